@@ -1,0 +1,40 @@
+/**
+ * Call Apache Thrift services from Deno and Bun web apps, over tcp, tls, unix sockets or
+ * HTTP, with the binary, compact or JSON protocol, using the client the Thrift compiler
+ * generated (`thrift --gen js:node,es6,ts`).
+ *
+ * @example Quick start
+ * ```ts ignore
+ * import { ThriftClient } from "@x/thrift-client";
+ * import Calculator from "./gen/Calculator.js";
+ *
+ * const thrift = new ThriftClient(Calculator.Client, { transport: "tcp://127.0.0.1:9090" });
+ *
+ * Deno.serve(thrift.autoconnect(async () => {
+ *   return new Response(String(await thrift.client.add(1, 2)));
+ * }));
+ * ```
+ *
+ * @module
+ */
+export { ThriftClient } from "./src/client.ts";
+export { Connection } from "./src/connection.ts";
+export type { Caller, ServiceClientClass } from "./src/connection.ts";
+export type {
+  CallInfo,
+  HeadersOption,
+  ProtocolName,
+  SslOptions,
+  ThriftClientConfig,
+  ThriftClientOptions,
+} from "./src/config.ts";
+export {
+  ClosedError,
+  ConfigError,
+  ConnectError,
+  ProtocolError,
+  ThriftClientError,
+  TimeoutError,
+  TransportError,
+} from "./src/errors.ts";
+export type { ThriftClientErrorCode } from "./src/errors.ts";

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs the whole suite under Deno and under Bun, then prints the totals of both as
+# "N passed, N failed" (and skipped). Extra arguments select test files.
+set -u
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh || exit 1
+out=.tmp/junit
+mkdir -p "$out"
+rm -f "$out"/*.xml
+files=("$@")
+[ ${#files[@]} -eq 0 ] && files=(tests/)
+
+echo "== deno test =="
+node_modules/.bin/deno test -A --junit-path="$out/deno.xml" "${files[@]}"
+echo "== bun test =="
+node_modules/.bin/bun test --timeout 60000 --reporter=junit --reporter-outfile="$out/bun.xml" "${files[@]}"
+node scripts/junit_totals.mjs "$out/deno.xml" "$out/bun.xml"

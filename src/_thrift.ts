@@ -1,0 +1,66 @@
+/**
+ * Typed handles on the parts of npm `thrift` this library uses (the package ships no types).
+ *
+ * @module
+ */
+import thrift from "thrift";
+
+/** The message header a protocol reads. */
+export interface MessageHeader {
+  fname: string;
+  mtype: number;
+  rseqid: number;
+}
+
+/** The slice of a Thrift protocol the connection calls. */
+export interface Protocol {
+  writeMessageBegin(name: string, type: number, seqid: number): void;
+  readMessageBegin(): MessageHeader;
+  readMessageEnd(): void;
+  skip(type: number): void;
+}
+
+/** A protocol class as the generated client takes it (`pClass`). */
+export type ProtocolClass = new (
+  transport: unknown,
+  strictRead?: boolean,
+  strictWrite?: boolean,
+) => Protocol;
+
+interface ThriftModule {
+  TBinaryProtocol: ProtocolClass;
+  TCompactProtocol: ProtocolClass;
+  TJSONProtocol: ProtocolClass;
+  InputBufferUnderrunError: new () => Error;
+  Thrift: {
+    MessageType: {
+      CALL: number;
+      REPLY: number;
+      EXCEPTION: number;
+      ONEWAY: number;
+    };
+    Type: { STRUCT: number };
+  };
+}
+
+const lib = thrift as unknown as ThriftModule;
+
+/** npm `thrift`'s protocol classes by their configuration name. */
+export const protocolClasses: Readonly<
+  Record<"BINARY" | "COMPACT" | "JSON", ProtocolClass>
+> = {
+  BINARY: lib.TBinaryProtocol,
+  COMPACT: lib.TCompactProtocol,
+  JSON: lib.TJSONProtocol,
+};
+
+/** Thrown by npm `thrift` protocols when the buffer ends inside a message. */
+export const InputBufferUnderrunError: new () => Error =
+  lib.InputBufferUnderrunError;
+
+/** Thrift message types. */
+export const MessageType: ThriftModule["Thrift"]["MessageType"] =
+  lib.Thrift.MessageType;
+
+/** The wire type of a struct, for skipping a message body. */
+export const STRUCT: number = lib.Thrift.Type.STRUCT;

@@ -1,0 +1,225 @@
+/**
+ * `ThriftClient`: options become an endpoint once; it hands out connections (`connect()`,
+ * `autoconnect()`, the shared `transport`) and a `client` that picks the right one per call.
+ *
+ * @module
+ */
+import process from "node:process";
+import { protocolClasses } from "./_thrift.ts";
+import {
+  type Endpoint,
+  resolveConfig,
+  type ThriftClientConfig,
+} from "./config.ts";
+import {
+  type Caller,
+  Connection,
+  type ConnectionKit,
+  type ServiceClientClass,
+} from "./connection.ts";
+import { ClosedError } from "./errors.ts";
+import { writingProtocol } from "./protocol.ts";
+import { runtime } from "./runtime/detect.ts";
+import { enterScope, leaveScope, runScoped, scoped } from "./scope.ts";
+
+const SKIPPED = /^(constructor|seqid|new_seqid|send_.*|recv_.*)$/;
+
+/** Builds, once per client class, a factory of objects whose methods go through a caller. */
+function facadeFor(
+  ServiceClient: ServiceClientClass<unknown>,
+): (caller: Caller) => unknown {
+  const proto: Record<string, unknown> = {};
+  for (
+    let p = ServiceClient.prototype;
+    p && p !== Object.prototype;
+    p = Object.getPrototypeOf(p)
+  ) {
+    for (const name of Object.getOwnPropertyNames(p)) {
+      if (SKIPPED.test(name) || name in proto) continue;
+      if (
+        typeof Object.getOwnPropertyDescriptor(p, name)?.value !== "function"
+      ) continue;
+      proto[name] = function (this: { caller: Caller }, ...args: unknown[]) {
+        return this.caller.call(name, args);
+      };
+    }
+  }
+  return (caller) => Object.assign(Object.create(proto), { caller });
+}
+
+/**
+ * A Thrift service client for web apps: configure once, then call `thrift.client.method()`
+ * inside `autoconnect`, on a `connect()` connection, or per call.
+ *
+ * @example Calling a service from Deno.serve
+ * ```ts ignore
+ * import { ThriftClient } from "@x/thrift-client";
+ * import Calculator from "./gen/Calculator.js";
+ *
+ * const thrift = new ThriftClient(Calculator.Client, { transport: "tcp://127.0.0.1:9090" });
+ * Deno.serve(thrift.autoconnect(async () => new Response(String(await thrift.client.add(1, 2)))));
+ * ```
+ */
+export class ThriftClient<C> {
+  /** The binary protocol (`TBinaryProtocol`), the default. */
+  static readonly BINARY = "BINARY";
+  /** The compact protocol (`TCompactProtocol`). */
+  static readonly COMPACT = "COMPACT";
+  /** The JSON protocol (`TJSONProtocol`). */
+  static readonly JSON = "JSON";
+
+  /** The generated client; each call goes to the connection in scope (see the README). */
+  readonly client: C;
+  /** The shared connection for manual `open()` / `close()`. */
+  readonly transport: Connection<C>;
+  /** Whether calls outside any scope get a connection of their own. */
+  readonly alwaysConnect: boolean;
+  /** The endpoint URL, without credentials. */
+  readonly url: string;
+  readonly #kit: ConnectionKit;
+  readonly #open = new Set<Connection<C>>();
+
+  /**
+   * @param ServiceClient The generated client class (`Calculator.Client`).
+   * @param config camelCase options and/or `THRIFTCLIENT_*` keys; camelCase wins.
+   * @throws {ConfigError} when an option or key is invalid; nothing is contacted here.
+   */
+  constructor(
+    ServiceClient: ServiceClientClass<C>,
+    config: ThriftClientConfig = {},
+  ) {
+    const endpoint: Endpoint = resolveConfig(config);
+    this.#kit = {
+      endpoint,
+      runtime: runtime(),
+      ServiceClient,
+      writer: writingProtocol(endpoint.protocol, endpoint.service),
+      reader: protocolClasses[endpoint.protocol],
+      facade: facadeFor(ServiceClient),
+    };
+    this.alwaysConnect = endpoint.alwaysConnect;
+    this.url = endpoint.label;
+    this.transport = new Connection<C>(this.#kit);
+    this.client = this.#kit.facade({
+      call: (method, args) => this.#route(method, args),
+    }) as C;
+  }
+
+  /**
+   * A client configured from the `THRIFTCLIENT_*` environment variables.
+   *
+   * @param ServiceClient The generated client class.
+   * @param options camelCase options that override the environment.
+   * @returns The configured client.
+   * @throws {ConfigError} when a variable is invalid.
+   */
+  static fromEnv<C>(
+    ServiceClient: ServiceClientClass<C>,
+    options: ThriftClientConfig = {},
+  ): ThriftClient<C> {
+    const env: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(process.env)) {
+      if (key.startsWith("THRIFTCLIENT_")) env[key] = value;
+    }
+    return new ThriftClient(ServiceClient, { ...env, ...options });
+  }
+
+  #route(method: string, args: unknown[]): Promise<unknown> {
+    const inScope = scoped(this) as Connection<C> | undefined;
+    if (inScope && inScope.state !== "closed") {
+      return inScope.call(method, args);
+    }
+    const state = this.transport.state;
+    if (state === "open" || state === "opening" || state === "closing") {
+      return this.transport.call(method, args);
+    }
+    if (!this.alwaysConnect) {
+      return Promise.reject(
+        new ClosedError(
+          `Cannot call "${method}" on "${this.url}": the transport is not open (alwaysConnect is false: call \`await thrift.transport.open()\`, or use connect() or autoconnect())`,
+        ),
+      );
+    }
+    const connection = this.#newConnection();
+    const result = connection.call(method, args);
+    result.then(() => connection.end(), () => connection.end());
+    return result;
+  }
+
+  #newConnection(onClosed?: () => void): Connection<C> {
+    const connection: Connection<C> = new Connection<C>(this.#kit, () => {
+      this.#open.delete(connection);
+      onClosed?.();
+    });
+    this.#open.add(connection);
+    return connection;
+  }
+
+  /**
+   * Returns a connection at once; it starts opening now and calls wait for it. Until it is
+   * closed, `thrift.client` in this async context uses it too.
+   *
+   * @example Scoped connection
+   * ```ts ignore
+   * { using conn = thrift.connect(); await conn.client.add(1, 2); } // closed here
+   * ```
+   */
+  connect(): Connection<C> {
+    const connection: Connection<C> = this.#newConnection(() =>
+      leaveScope(this, connection)
+    );
+    connection.open().catch(() => {}); // the error reaches the calls
+    enterScope(this, connection);
+    return connection;
+  }
+
+  /**
+   * Wraps a request handler: a connection opens before it runs (a dead backend fails before
+   * the handler) and is released when it settles; inside, `thrift.client` uses it.
+   *
+   * @param handler A `Request -> Response` handler (Deno.serve, Bun.serve's fetch, ...).
+   * @returns A handler with the same parameters.
+   */
+  autoconnect<A extends unknown[], R>(
+    handler: (...args: A) => R,
+  ): (...args: A) => Promise<Awaited<R>> {
+    const self = this;
+    const wrapped = async function (
+      this: unknown,
+      ...args: A
+    ): Promise<Awaited<R>> {
+      const connection = self.#newConnection();
+      try {
+        await connection.open();
+        return await runScoped(
+          self,
+          connection,
+          () => handler.apply(this, args),
+        );
+      } finally {
+        void connection.end();
+      }
+    };
+    return withArity(wrapped, handler.length);
+  }
+
+  /** Closes the shared transport and every connection this client opened, at once. */
+  close(): Promise<void> {
+    for (const connection of this.#open) void connection.close();
+    return this.transport.close();
+  }
+
+  /** Waits for calls in flight, then closes everything (see `close()`). */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await Promise.all([...this.#open, this.transport].map((c) => c.end()));
+  }
+}
+
+/** Gives a wrapper the declared parameter count of the function it wraps. */
+function withArity<F extends (...args: never[]) => unknown>(
+  fn: F,
+  length: number,
+): F {
+  Object.defineProperty(fn, "length", { value: length });
+  return fn;
+}

@@ -1,0 +1,409 @@
+/**
+ * Options and `THRIFTCLIENT_*` keys, checked once, turned into one validated {@link Endpoint}.
+ *
+ * @module
+ */
+import { readFileSync } from "node:fs";
+import { ConfigError } from "./errors.ts";
+import type { DialTarget, TlsSettings } from "./transport/byte_stream.ts";
+
+/** The protocol names accepted by `protocol` (any case). */
+export type ProtocolName = "BINARY" | "COMPACT" | "JSON";
+
+/** TLS options, used by `tcps`, `unixs` and `https` only (ignored by other schemes). */
+export interface SslOptions {
+  /** Validate the server certificate and host name. @default {true} */
+  validate?: boolean;
+  /** Trusted CA certificates: a file path or PEM text. @default the system trust store */
+  caCerts?: string;
+  /** The name sent as SNI and checked in the certificate. @default the URL's host; `localhost` for `unixs` */
+  serverName?: string;
+  /** Client certificate for mutual TLS: a file path or PEM text. */
+  cert?: string;
+  /** Client private key for mutual TLS: a file path or PEM text. */
+  key?: string;
+}
+
+/** What a `headers` function is told about the call it decorates. */
+export interface CallInfo {
+  /** The Thrift method name (without any multiplexing prefix). */
+  readonly method: string;
+}
+
+/** Extra HTTP request headers: fixed, or computed for each call. */
+export type HeadersOption = HeadersInit | ((call: CallInfo) => HeadersInit);
+
+/** The camelCase options of `new ThriftClient(Client, options)`. */
+export interface ThriftClientOptions {
+  /** The endpoint URL: tcp, tcps, unix, unixs, http or https. @default {"tcp://localhost:9090"} */
+  transport?: string | URL;
+  /** `BINARY`, `COMPACT` or `JSON`, any case. @default {"BINARY"} */
+  protocol?: string;
+  /** TLS options for tcps, unixs and https. */
+  ssl?: SslOptions;
+  /** Accepted for parity with the seed; changes nothing on the wire. @default {false} */
+  buffered?: boolean;
+  /** Compress socket transports like Apache's `TZlibTransport`. @default {false} */
+  zlib?: boolean;
+  /** Give each call outside a scope a connection of its own. @default {true} */
+  alwaysConnect?: boolean;
+  /** 4-byte length-prefixed frames (`TFramedTransport`). @default {false} */
+  framed?: boolean;
+  /** Milliseconds from a call's write to its reply. @default {30000} */
+  timeout?: number;
+  /** Milliseconds to connect, including the TLS handshake. @default {10000} */
+  connectTimeout?: number;
+  /** The service name behind a multiplexed processor (`TMultiplexedProtocol`). */
+  service?: string;
+  /** Extra request headers for http and https. */
+  headers?: HeadersOption;
+  /** The largest reply (or frame) accepted, in bytes. @default {16777216} */
+  maxMessageSize?: number;
+}
+
+/** Camel-case options, a record of `THRIFTCLIENT_*` keys (such as `process.env`), or both. */
+export type ThriftClientConfig =
+  | ThriftClientOptions
+  | Readonly<Record<string, unknown>>;
+
+/** Everything a connection needs, decided once at construction. */
+export interface Endpoint {
+  /** The URL without credentials, for messages. */
+  readonly label: string;
+  /** Where sockets go; absent for http(s). */
+  readonly target?: DialTarget;
+  /** The POST URL (without credentials) for http(s). */
+  readonly httpUrl?: string;
+  /** TLS for https (sockets carry it in `target`). */
+  readonly httpTls?: TlsSettings;
+  /** Static headers for http(s), including Basic auth from URL credentials. */
+  readonly headers?: HeadersOption;
+  /** Basic auth from the URL's credentials. */
+  readonly authorization?: string;
+  readonly protocol: ProtocolName;
+  readonly framed: boolean;
+  readonly zlib: boolean;
+  readonly buffered: boolean;
+  readonly alwaysConnect: boolean;
+  readonly service?: string;
+  readonly timeout: number;
+  readonly connectTimeout: number;
+  readonly maxMessageSize: number;
+}
+
+const PREFIX = "THRIFTCLIENT_";
+const DEFAULT_TRANSPORT = "tcp://localhost:9090";
+const PROTOCOLS: readonly ProtocolName[] = ["BINARY", "COMPACT", "JSON"];
+
+/** Hides a password in a URL-like string: `tcp://u:secret@h` -> `tcp://u:***@h`. */
+export function redact(value: string): string {
+  return value.replace(/(\/\/[^/@?#]*?:)[^/?#]*@/, "$1***@");
+}
+
+function quoted(value: unknown): string {
+  return typeof value === "string" ? `"${redact(value)}"` : String(value);
+}
+
+function seed(config: Readonly<Record<string, unknown>>, key: string): unknown {
+  return config[PREFIX + key];
+}
+
+/** The camelCase option if present (not undefined), else the seed key's value. */
+function pick(
+  config: Readonly<Record<string, unknown>>,
+  option: unknown,
+  key: string,
+  optionName: string,
+): { value: unknown; name: string } {
+  if (option !== undefined) return { value: option, name: optionName };
+  return { value: seed(config, key), name: PREFIX + key };
+}
+
+function parseBoolean(
+  value: unknown,
+  name: string,
+  fallback: boolean,
+): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value === "boolean") return value;
+  if (typeof value === "number" && (value === 0 || value === 1)) {
+    return value === 1;
+  }
+  if (typeof value === "string") {
+    const word = value.trim().toLowerCase();
+    if (["true", "1", "yes", "on"].includes(word)) return true;
+    if (["false", "0", "no", "off"].includes(word)) return false;
+  }
+  throw new ConfigError(
+    `Invalid ${name} ${quoted(value)}: expected true or false`,
+  );
+}
+
+function parseMillis(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = typeof value === "string" && value.trim() !== ""
+    ? Number(value)
+    : value;
+  if (typeof n === "number" && Number.isFinite(n) && n > 0) return n;
+  throw new ConfigError(
+    `Invalid ${name} ${quoted(value)}: expected a positive finite number`,
+  );
+}
+
+function parseProtocol(value: unknown, name: string): ProtocolName {
+  if (value === undefined) return "BINARY";
+  const word = typeof value === "string" ? value.trim().toUpperCase() : "";
+  if ((PROTOCOLS as readonly string[]).includes(word)) {
+    return word as ProtocolName;
+  }
+  throw new ConfigError(
+    `Unknown ${name} ${quoted(value)}: expected BINARY, COMPACT or JSON`,
+  );
+}
+
+/** A file path or PEM text -> PEM text; an unreadable path is a ConfigError. */
+function pem(value: unknown, name: string): string | undefined {
+  if (value === undefined || value === null || value === "") return undefined;
+  if (typeof value !== "string") {
+    throw new ConfigError(
+      `Invalid ${name} ${quoted(value)}: expected a file path or PEM text`,
+    );
+  }
+  if (value.includes("-----BEGIN")) return value;
+  try {
+    return readFileSync(value, "utf8");
+  } catch (error) {
+    throw new ConfigError(
+      `Cannot read ${name} "${value}": ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+function optionalString(value: unknown, name: string): string | undefined {
+  if (value === undefined || value === null || value === "") return undefined;
+  if (typeof value === "string") return value;
+  throw new ConfigError(`Invalid ${name} ${quoted(value)}: expected a string`);
+}
+
+interface Tls {
+  validate: boolean;
+  ca?: string;
+  serverName?: string;
+  cert?: string;
+  key?: string;
+}
+
+function readTls(
+  config: Readonly<Record<string, unknown>>,
+  ssl: SslOptions,
+): Tls {
+  const at = (option: unknown, key: string, name: string) => pick(config, option, key, name);
+  const validate = at(ssl.validate, "SSL_VALIDATE", "ssl.validate");
+  const ca = at(ssl.caCerts, "SSL_CA_CERTS", "ssl.caCerts");
+  const serverName = at(ssl.serverName, "SSL_SERVER_NAME", "ssl.serverName");
+  const cert = at(ssl.cert, "SSL_CERT", "ssl.cert");
+  const key = at(ssl.key, "SSL_KEY", "ssl.key");
+  return {
+    validate: parseBoolean(validate.value, validate.name, true),
+    ca: pem(ca.value, ca.name),
+    serverName: optionalString(serverName.value, serverName.name),
+    cert: pem(cert.value, cert.name),
+    key: pem(key.value, key.name),
+  };
+}
+
+function tlsFor(tls: Tls, host: string): TlsSettings {
+  return {
+    validate: tls.validate,
+    serverName: tls.serverName ?? host,
+    ...(tls.ca ? { ca: tls.ca } : {}),
+    ...(tls.cert ? { cert: tls.cert } : {}),
+    ...(tls.key ? { key: tls.key } : {}),
+  };
+}
+
+interface Location {
+  label: string;
+  target?: DialTarget;
+  httpUrl?: string;
+  httpTls?: TlsSettings;
+  authorization?: string;
+}
+
+function parseUrl(text: string): URL {
+  try {
+    return new URL(text);
+  } catch {
+    // The URL parser's own error quotes the input, password included: it is not kept.
+    const hint = /^[a-z][a-z0-9+.-]*:/i.test(text)
+      ? "not a valid URL"
+      : "no scheme (expected tcp://, tcps://, unix:, unixs:, http:// or https://)";
+    throw new ConfigError(`Invalid transport "${redact(text)}": ${hint}`);
+  }
+}
+
+function withoutCredentials(url: URL): string {
+  const copy = new URL(url.href);
+  copy.username = "";
+  copy.password = "";
+  return copy.href;
+}
+
+function socketLocation(url: URL, text: string, tls: Tls): Location {
+  const secure = url.protocol === "tcps:";
+  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  if (host === "") {
+    throw new ConfigError(`Invalid transport "${redact(text)}": no host`);
+  }
+  const port = url.port === "" ? 9090 : Number(url.port);
+  if (port === 0) {
+    throw new ConfigError(`Invalid transport "${redact(text)}": port 0`);
+  }
+  const label = `${url.protocol}//${url.host}`.replace(/:(\d+)$/, "") +
+    `:${port}`;
+  return {
+    label,
+    target: {
+      kind: "tcp",
+      host,
+      port,
+      label,
+      ...(secure ? { tls: tlsFor(tls, host) } : {}),
+    },
+  };
+}
+
+function unixLocation(url: URL, text: string, tls: Tls): Location {
+  if (url.host !== "") {
+    throw new ConfigError(
+      `Invalid transport "${
+        redact(text)
+      }": a unix URL has no host part; use unix:///abs/path, unix:/abs/path or unix:./relative/path`,
+    );
+  }
+  let path = url.pathname;
+  try {
+    path = decodeURIComponent(path);
+  } catch { /* keep a path with a stray % as written */ }
+  if (path === "" || path === "/") {
+    throw new ConfigError(
+      `Invalid transport "${redact(text)}": no socket path`,
+    );
+  }
+  const label = `${url.protocol}${path}`;
+  const secure = url.protocol === "unixs:";
+  return {
+    label,
+    target: {
+      kind: "unix",
+      path,
+      label,
+      ...(secure ? { tls: tlsFor(tls, "localhost") } : {}),
+    },
+  };
+}
+
+function httpLocation(url: URL, tls: Tls): Location {
+  const label = withoutCredentials(url).replace(/#.*$/, "");
+  const user = decodeURIComponent(url.username);
+  const password = decodeURIComponent(url.password);
+  const secure = url.protocol === "https:";
+  return {
+    label,
+    httpUrl: label,
+    ...(secure
+      ? { httpTls: tlsFor(tls, url.hostname.replace(/^\[(.*)\]$/, "$1")) }
+      : {}),
+    ...(user || password
+      ? { authorization: "Basic " + btoa(`${user}:${password}`) }
+      : {}),
+  };
+}
+
+function locate(value: unknown, name: string, tls: Tls): Location {
+  if (value === undefined) value = DEFAULT_TRANSPORT;
+  if (value instanceof URL) value = value.href;
+  if (typeof value !== "string" || value.trim() === "") {
+    throw new ConfigError(
+      `Invalid ${name} ${
+        quoted(value)
+      }: expected a URL such as "${DEFAULT_TRANSPORT}"`,
+    );
+  }
+  const text = value.trim();
+  const url = parseUrl(text);
+  switch (url.protocol) {
+    case "tcp:":
+    case "tcps:":
+      return socketLocation(url, text, tls);
+    case "unix:":
+    case "unixs:":
+      return unixLocation(url, text, tls);
+    case "http:":
+    case "https:":
+      return httpLocation(url, tls);
+    default:
+      throw new ConfigError(
+        `Unknown transport scheme "${url.protocol}" in "${
+          redact(text)
+        }": expected tcp, tcps, unix, unixs, http or https`,
+      );
+  }
+}
+
+/**
+ * Validates options and seed keys (camelCase wins) into an {@link Endpoint}.
+ *
+ * @throws {ConfigError} for any invalid value, naming the key and the value.
+ */
+export function resolveConfig(config: ThriftClientConfig = {}): Endpoint {
+  if (config === null || typeof config !== "object") {
+    throw new ConfigError(
+      `Invalid options ${quoted(config)}: expected an object`,
+    );
+  }
+  const raw = config as Readonly<Record<string, unknown>>;
+  const options = config as ThriftClientOptions;
+  const at = (option: unknown, key: string, name: string) => pick(raw, option, key, name);
+  const ssl = options.ssl ?? {};
+  const transport = "transport" in options && options.transport !== undefined
+    ? { value: options.transport as unknown, name: "transport" }
+    : { value: seed(raw, "TRANSPORT"), name: PREFIX + "TRANSPORT" };
+  const location = locate(transport.value, transport.name, readTls(raw, ssl));
+  const protocol = at(options.protocol, "PROTOCOL", "protocol");
+  const zlib = at(options.zlib, "ZLIB", "zlib");
+  const framed = at(options.framed, "FRAMED", "framed");
+  const buffered = at(options.buffered, "BUFFERED", "buffered");
+  const always = at(options.alwaysConnect, "ALWAYS_CONNECT", "alwaysConnect");
+  const timeout = at(options.timeout, "TIMEOUT", "timeout");
+  const connectTimeout = at(options.connectTimeout, "CONNECT_TIMEOUT", "connectTimeout");
+  const maxSize = at(options.maxMessageSize, "MAX_MESSAGE_SIZE", "maxMessageSize");
+  const service = at(options.service, "SERVICE", "service");
+  const endpoint: Endpoint = {
+    ...location,
+    protocol: parseProtocol(protocol.value, protocol.name),
+    zlib: parseBoolean(zlib.value, zlib.name, false),
+    framed: parseBoolean(framed.value, framed.name, false),
+    buffered: parseBoolean(buffered.value, buffered.name, false),
+    alwaysConnect: parseBoolean(always.value, always.name, true),
+    timeout: parseMillis(timeout.value, timeout.name, 30_000),
+    connectTimeout: parseMillis(
+      connectTimeout.value,
+      connectTimeout.name,
+      10_000,
+    ),
+    maxMessageSize: parseMillis(maxSize.value, maxSize.name, 16 * 1024 * 1024),
+    ...(options.headers ? { headers: options.headers } : {}),
+  };
+  const name = optionalString(service.value, service.name);
+  if (name) (endpoint as { service?: string }).service = name;
+  if (endpoint.zlib && endpoint.httpUrl) {
+    throw new ConfigError(
+      `Invalid ${zlib.name} with transport "${location.label}": zlib works over tcp and unix sockets only, no Thrift HTTP server speaks it`,
+    );
+  }
+  return endpoint;
+}

@@ -1,0 +1,224 @@
+/**
+ * The Bun adapter: `Bun.connect` (tcp or unix, with or without TLS) and Bun's `fetch` with
+ * its `tls` option. `Bun` is reached through `globalThis` inside functions only, so this
+ * module loads (and type-checks) under Deno too.
+ *
+ * @module
+ */
+import { isIP } from "node:net";
+import { checkServerIdentity, type PeerCertificate } from "node:tls";
+import type {
+  ByteStream,
+  DialTarget,
+  FetchLike,
+  Runtime,
+  StreamHandlers,
+  TlsSettings,
+} from "../transport/byte_stream.ts";
+import {
+  bareHost,
+  concatChunks,
+  connectError,
+  streamError,
+} from "./_errors.ts";
+
+/** The sliver of Bun's `Socket` this adapter uses. */
+interface BunSocket {
+  readonly authorized: boolean;
+  write(data: Uint8Array): number;
+  end(): void;
+  terminate(): void;
+  setNoDelay(noDelay?: boolean): boolean;
+  getPeerCertificate(): PeerCertificate;
+}
+
+/** Bun's socket handlers, as this adapter sets them. */
+interface BunSocketHandler {
+  binaryType: "uint8array";
+  open(socket: BunSocket): void;
+  handshake(
+    socket: BunSocket,
+    success: boolean,
+    authorizationError: Error | null,
+  ): void;
+  data(socket: BunSocket, chunk: Uint8Array): void;
+  drain(socket: BunSocket): void;
+  close(socket: BunSocket, error?: Error): void;
+  error(socket: BunSocket, error: Error): void;
+  connectError(socket: BunSocket, error: Error): void;
+}
+
+/** Bun's TLS options, for sockets and for `fetch`. */
+interface BunTls {
+  rejectUnauthorized: boolean;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  serverName?: string;
+  checkServerIdentity?: (
+    host: string,
+    cert: PeerCertificate,
+  ) => Error | undefined;
+}
+
+type BunConnectOptions =
+  & ({ hostname: string; port: number } | { unix: string })
+  & { socket: BunSocketHandler; tls?: BunTls };
+
+function bunConnect(options: BunConnectOptions): Promise<BunSocket> {
+  return (globalThis as unknown as { Bun: { connect: typeof bunConnect } }).Bun
+    .connect(options);
+}
+
+function bunTls(tls: TlsSettings): BunTls {
+  const name = bareHost(tls.serverName);
+  const { ca, cert, key } = tls;
+  return {
+    rejectUnauthorized: tls.validate,
+    ca,
+    cert,
+    key,
+    ...(isIP(name) ? {} : { serverName: name }),
+  };
+}
+
+/** Why a validated peer must be refused, or undefined when it passes (chain and name). */
+function peerProblem(
+  socket: BunSocket,
+  tls: TlsSettings,
+  authError: Error | null,
+): Error | undefined {
+  if (authError) return authError;
+  if (!socket.authorized) return new Error("peer certificate not authorized");
+  return checkServerIdentity(
+    bareHost(tls.serverName),
+    socket.getPeerCertificate(),
+  );
+}
+
+async function dial(
+  target: DialTarget,
+  handlers: StreamHandlers,
+  signal: AbortSignal,
+): Promise<ByteStream> {
+  signal.throwIfAborted();
+  return await new Promise<ByteStream>((resolve, reject) => {
+    let state: "dialing" | "open" | "closed" = "dialing";
+    let socket: BunSocket | undefined;
+    let pending: Uint8Array[] = []; // bytes Bun did not take yet, sent on `drain`, in order
+    let ending = false;
+    const { promise: gone, resolve: markGone } = Promise.withResolvers<void>();
+    const onAbort = (): void => {
+      if (state !== "dialing") return;
+      state = "closed";
+      socket?.terminate();
+      reject(signal.reason);
+    };
+    const fail = (error: unknown): void => {
+      if (state !== "dialing") return;
+      state = "closed";
+      signal.removeEventListener("abort", onAbort);
+      socket?.terminate();
+      reject(connectError(target, error));
+    };
+    const finish = (error?: Error): void => {
+      if (state !== "open") return;
+      state = "closed";
+      pending = [];
+      socket?.end(); // Bun closes the descriptor after the FIN, without waiting for the peer
+      handlers.onClose(error);
+      markGone();
+    };
+    const flush = (): void => {
+      if (state !== "open" || pending.length === 0 || !socket) return;
+      const chunk = concatChunks(pending);
+      const written = Math.max(socket.write(chunk), 0);
+      pending = written < chunk.length ? [chunk.subarray(written)] : [];
+      if (ending && pending.length === 0) finish();
+    };
+    const stream: ByteStream = {
+      write(bytes: Uint8Array): void {
+        if (state !== "open" || ending || !socket || bytes.length === 0) return;
+        if (pending.length > 0) return void pending.push(bytes.slice());
+        const written = Math.max(socket.write(bytes), 0);
+        if (written < bytes.length) pending.push(bytes.slice(written));
+      },
+      close(): void {
+        finish();
+      },
+      end(): Promise<void> {
+        ending = true;
+        if (pending.length === 0) finish(); // else `drain` finishes once the queue is empty
+        return gone;
+      },
+    };
+    const ready = (s: BunSocket): void => {
+      if (state !== "dialing") return;
+      state = "open";
+      signal.removeEventListener("abort", onAbort);
+      if (target.kind === "tcp") s.setNoDelay(true);
+      resolve(stream);
+    };
+    const socketHandler: BunSocketHandler = {
+      binaryType: "uint8array",
+      open(s) {
+        socket = s;
+        if (state === "closed") s.terminate();
+        else if (!target.tls) ready(s);
+      },
+      // Bun reports an unauthorized peer here and may carry on: refuse it before any write.
+      handshake(s, _success, authError) {
+        socket = s;
+        const problem = target.tls?.validate
+          ? peerProblem(s, target.tls, authError)
+          : undefined;
+        if (problem) fail(problem);
+        else ready(s);
+      },
+      data(_s, chunk) {
+        if (state === "open") handlers.onData(chunk);
+      },
+      drain: flush,
+      close(_s, error) {
+        if (state === "dialing") {
+          fail(error ?? new Error("connection closed before it was ready"));
+        } else finish(error && streamError(target, "read from", error)); // clean EOF: no error
+      },
+      error(_s, error) {
+        if (state === "dialing") fail(error);
+        else finish(streamError(target, "read from", error));
+      },
+      connectError(_s, error) {
+        fail(error);
+      },
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    const where = target.kind === "unix"
+      ? { unix: target.path }
+      : { hostname: bareHost(target.host), port: target.port };
+    const tls = target.tls && bunTls(target.tls);
+    bunConnect({ ...where, socket: socketHandler, ...(tls ? { tls } : {}) })
+      .then((s) => {
+        socket ??= s;
+        if (state === "closed") s.terminate();
+      }, fail);
+  });
+}
+
+function fetchWith(tls: TlsSettings | undefined): FetchLike {
+  if (tls === undefined) return fetch;
+  const options = bunTls(tls);
+  const name = bareHost(tls.serverName);
+  // Bun checks a non-IP serverName itself; an IP serverName other than the URL's is checked here.
+  const named: BunTls = {
+    ...options,
+    checkServerIdentity: (_h, cert) => checkServerIdentity(name, cert),
+  };
+  return (url: string, init: RequestInit): Promise<Response> => {
+    const own = isIP(name) && bareHost(new URL(url).hostname) !== name;
+    return fetch(url, { ...init, tls: own ? named : options } as RequestInit);
+  };
+}
+
+/** The Bun implementation of the runtime shim. */
+export const bunRuntime: Runtime = { name: "bun", dial, fetchWith };

@@ -1,0 +1,176 @@
+/**
+ * `node:tls` and `node:https` for what Deno's own TLS cannot do: skip validation
+ * (`validate: false`), run TLS over a unix socket, and check a server name that is not the
+ * host dialed. Used by the Deno adapter only.
+ *
+ * @module
+ */
+import { request } from "node:https";
+import { isIP } from "node:net";
+import * as tls from "node:tls";
+import type {
+  ByteStream,
+  DialTarget,
+  FetchLike,
+  StreamHandlers,
+  TlsSettings,
+} from "../transport/byte_stream.ts";
+import {
+  bareHost,
+  concatChunks,
+  connectError,
+  streamError,
+} from "./_errors.ts";
+
+/** The TLS options shared by sockets and https requests: trust, client cert, name checked. */
+function tlsOptions(settings: TlsSettings): tls.ConnectionOptions {
+  const name = bareHost(settings.serverName);
+  return {
+    ca: settings.ca,
+    cert: settings.cert,
+    key: settings.key,
+    rejectUnauthorized: settings.validate,
+    servername: isIP(name) ? undefined : name, // SNI carries host names only
+    checkServerIdentity: (_host, cert) => tls.checkServerIdentity(name, cert),
+  };
+}
+
+/** Opens a TLS stream with `node:tls`; resolves after the handshake and validation. */
+export function dialNodeTls(
+  target: DialTarget,
+  handlers: StreamHandlers,
+  signal: AbortSignal,
+): Promise<ByteStream> {
+  const settings = target.tls as TlsSettings;
+  const where = target.kind === "unix"
+    ? { path: target.path }
+    : { host: bareHost(target.host), port: target.port };
+  let socket: tls.TLSSocket;
+  try {
+    socket = tls.connect({ ...where, ...tlsOptions(settings) });
+  } catch (error) { // bad PEM text, for one
+    return Promise.reject(connectError(target, error));
+  }
+  let open = false;
+  let closed = false;
+  let ending = false;
+  const { promise: gone, resolve: markGone } = Promise.withResolvers<void>();
+  const finish = (error?: Error): void => {
+    if (closed) return;
+    closed = true;
+    socket.destroy();
+    handlers.onClose(error);
+    markGone();
+  };
+  const stream: ByteStream = {
+    write(bytes: Uint8Array): void {
+      if (!closed && !ending && bytes.length > 0) socket.write(bytes.slice());
+    },
+    close(): void {
+      finish();
+    },
+    end(): Promise<void> {
+      if (!ending && !closed) {
+        ending = true;
+        socket.end(() => finish()); // after everything written is flushed
+      }
+      return gone;
+    },
+  };
+  socket.on("data", (chunk: Uint8Array) => {
+    if (!closed) handlers.onData(new Uint8Array(chunk)); // a copy, not a pooled Buffer
+  });
+  return new Promise<ByteStream>((resolve, reject) => {
+    const fail = (error: unknown): void => {
+      signal.removeEventListener("abort", onAbort);
+      socket.destroy();
+      reject(connectError(target, error));
+    };
+    const onAbort = (): void => {
+      socket.destroy();
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    socket.once("secureConnect", () => {
+      if (settings.validate && !socket.authorized) {
+        return fail(socket.authorizationError);
+      }
+      signal.removeEventListener("abort", onAbort);
+      if (target.kind === "tcp") socket.setNoDelay(true);
+      open = true;
+      resolve(stream);
+    });
+    socket.on("error", (error: Error) => {
+      if (!open) fail(error);
+      else finish(streamError(target, "read from", error));
+    });
+    socket.on("close", () => {
+      if (!open) fail(new Error("connection closed during the TLS handshake"));
+      else finish(); // A clean EOF is not an error here; the core knows whether a call was pending.
+    });
+  });
+}
+
+/** Statuses whose `Response` may not have a body. */
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+/** A fetch on `node:https` with the given TLS settings; never follows redirects. */
+export function nodeFetch(settings: TlsSettings): FetchLike {
+  const options = tlsOptions(settings);
+  return async (url: string, init: RequestInit): Promise<Response> => {
+    const signal = init.signal ?? undefined;
+    signal?.throwIfAborted();
+    const body = init.body == null
+      ? undefined
+      : new Uint8Array(await new Response(init.body).arrayBuffer());
+    const headers: Record<string, string> = Object.fromEntries(
+      new Headers(init.headers),
+    );
+    if (body !== undefined) headers["content-length"] = String(body.length);
+    return await new Promise<Response>((resolve, reject) => {
+      // agent: false keeps no idle socket alive; node:https never follows a redirect itself.
+      const req = request(url, {
+        ...options,
+        method: init.method ?? "GET",
+        headers,
+        agent: false,
+      });
+      const onAbort = (): void => {
+        req.destroy();
+        reject(signal?.reason);
+      };
+      const fail = (error: Error): void => {
+        signal?.removeEventListener("abort", onAbort);
+        reject(new TypeError("fetch failed", { cause: error }));
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      req.on("error", fail);
+      req.on("response", (res) => {
+        const chunks: Uint8Array[] = [];
+        res.on("data", (chunk: Uint8Array) => chunks.push(chunk));
+        res.on("error", fail);
+        res.on("end", () => {
+          signal?.removeEventListener("abort", onAbort);
+          const status = res.statusCode ?? 500;
+          const out = new Headers();
+          for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
+            out.append(res.rawHeaders[i], res.rawHeaders[i + 1]);
+          }
+          const payload = NULL_BODY.has(status)
+            ? null
+            : concatChunks([new Uint8Array(0), ...chunks]) as Uint8Array<
+              ArrayBuffer
+            >;
+          resolve(
+            new Response(payload, {
+              status,
+              statusText: res.statusMessage,
+              headers: out,
+            }),
+          );
+        });
+      });
+      req.end(body);
+    });
+  };
+}

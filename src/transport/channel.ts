@@ -1,0 +1,29 @@
+/**
+ * The contract between a connection and what carries its messages: a socket channel (one
+ * byte stream for many calls) or an HTTP channel (one POST per call).
+ *
+ * @module
+ */
+import type { OutgoingMessage } from "../protocol.ts";
+
+/** Where a channel delivers what it receives. */
+export interface ReplySink {
+  /** Socket bytes in order; `whole` when the chunk is exactly one frame. */
+  bytes(chunk: Uint8Array, whole: boolean): void;
+  /** An HTTP response body answering the call with this sequence id. */
+  reply(seqid: number, body: Uint8Array): void;
+  /** The call with this sequence id failed on its own (HTTP). */
+  callFailed(seqid: number, error: Error): void;
+  /** The channel is gone; every call still waiting must settle. Called at most once. */
+  closed(error?: Error): void;
+}
+
+/** Carries serialized messages to the server. */
+export interface Channel {
+  /** Sends one serialized (and, when framed, length-prefixed) message. */
+  send(bytes: Uint8Array, message: OutgoingMessage): void;
+  /** Sends what is queued, then closes; never rejects. */
+  end(): Promise<void>;
+  /** Closes at once. */
+  close(): void;
+}

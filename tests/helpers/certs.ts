@@ -1,0 +1,135 @@
+/**
+ * Test certificates made with `openssl` at test time: a CA, a server certificate for
+ * localhost / 127.0.0.1 / ::1 signed by it, a client certificate signed by it (mutual TLS),
+ * an unrelated second CA, and a self-signed server certificate.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+/** Paths (and PEM text) of the generated files. */
+export interface TestCerts {
+  dir: string;
+  caCert: string;
+  caPem: string;
+  serverCert: string;
+  serverKey: string;
+  clientCert: string;
+  clientKey: string;
+  otherCaCert: string;
+  selfSignedCert: string;
+  selfSignedKey: string;
+  [Symbol.dispose](): void;
+}
+
+function openssl(dir: string, args: string[]): void {
+  execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
+}
+
+function makeCa(dir: string, name: string): void {
+  openssl(dir, [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    `/CN=${name}`,
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.crt`,
+    "-addext",
+    "basicConstraints=critical,CA:TRUE",
+    "-addext",
+    "keyUsage=critical,keyCertSign,cRLSign",
+  ]);
+}
+
+function makeLeaf(dir: string, name: string, ca: string, ext: string): void {
+  openssl(dir, [
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-subj",
+    `/CN=${name}`,
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.csr`,
+  ]);
+  writeFileSync(join(dir, `${name}.ext`), ext);
+  openssl(dir, [
+    "x509",
+    "-req",
+    "-in",
+    `${name}.csr`,
+    "-CA",
+    `${ca}.crt`,
+    "-CAkey",
+    `${ca}.key`,
+    "-CAcreateserial",
+    "-days",
+    "2",
+    "-out",
+    `${name}.crt`,
+    "-extfile",
+    `${name}.ext`,
+  ]);
+}
+
+let cached: TestCerts | undefined;
+
+/** Makes the certificates once per process; later calls return the same set. */
+export function testCerts(): TestCerts {
+  if (cached) return cached;
+  const dir = mkdtempSync(join(tmpdir(), "thrift-certs-"));
+  makeCa(dir, "ca");
+  makeCa(dir, "otherca");
+  makeLeaf(
+    dir,
+    "server",
+    "ca",
+    "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nextendedKeyUsage=serverAuth\n",
+  );
+  makeLeaf(dir, "client", "ca", "extendedKeyUsage=clientAuth\n");
+  openssl(dir, [
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=localhost",
+    "-keyout",
+    "self.key",
+    "-out",
+    "self.crt",
+    "-addext",
+    "subjectAltName=DNS:localhost,IP:127.0.0.1",
+  ]);
+  const path = (f: string) => join(dir, f);
+  cached = {
+    dir,
+    caCert: path("ca.crt"),
+    caPem: readFileSync(path("ca.crt"), "utf8"),
+    serverCert: path("server.crt"),
+    serverKey: path("server.key"),
+    clientCert: path("client.crt"),
+    clientKey: path("client.key"),
+    otherCaCert: path("otherca.crt"),
+    selfSignedCert: path("self.crt"),
+    selfSignedKey: path("self.key"),
+    [Symbol.dispose]() {
+      rmSync(dir, { recursive: true, force: true });
+      cached = undefined;
+    },
+  };
+  return cached;
+}
