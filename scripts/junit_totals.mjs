@@ -4,7 +4,10 @@
 import { existsSync, readFileSync } from "node:fs";
 
 const decode = (s) =>
-  s.replace(/&gt;/g, ">").replace(/&lt;/g, "<").replace(/&quot;/g, '"').replace(/&apos;/g, "'")
+  s.replace(/&gt;/g, ">").replace(/&lt;/g, "<").replace(/&quot;/g, '"').replace(
+    /&apos;/g,
+    "'",
+  )
     .replace(/&amp;/g, "&");
 
 let passed = 0, failed = 0, skipped = 0, missing = false;
@@ -15,12 +18,15 @@ for (const file of process.argv.slice(2)) {
     continue;
   }
   const xml = readFileSync(file, "utf8");
-  const cases = [...xml.matchAll(/<testcase\b([^>]*?)(\/>|>([\s\S]*?)<\/testcase>)/g)].map((m) => ({
+  const cases = [
+    ...xml.matchAll(/<testcase\b([^>]*?)(\/>|>([\s\S]*?)<\/testcase>)/g),
+  ].map((m) => ({
     name: decode(/name="([^"]*)"/.exec(m[1])?.[1] ?? ""),
     classname: decode(/classname="([^"]*)"/.exec(m[1])?.[1] ?? ""),
     body: m[3] ?? "",
   }));
-  const full = (c) => file.includes("deno") ? c.name : `${c.classname} > ${c.name}`;
+  const full = (c) =>
+    file.includes("deno") ? c.name : `${c.classname} > ${c.name}`;
   const names = cases.map(full);
   let p = 0, f = 0, s = 0;
   for (const c of cases) {

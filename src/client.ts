@@ -80,6 +80,8 @@ export class ThriftClient<C> {
   readonly #open = new Set<Connection<C>>();
 
   /**
+   * Configures a client; nothing is contacted until the first call or `open()`.
+   *
    * @param ServiceClient The generated client class (`Calculator.Client`).
    * @param config camelCase options and/or `THRIFTCLIENT_*` keys; camelCase wins.
    * @throws {ConfigError} when an option or key is invalid; nothing is contacted here.
@@ -183,24 +185,30 @@ export class ThriftClient<C> {
   autoconnect<A extends unknown[], R>(
     handler: (...args: A) => R,
   ): (...args: A) => Promise<Awaited<R>> {
-    const self = this;
-    const wrapped = async function (
-      this: unknown,
-      ...args: A
-    ): Promise<Awaited<R>> {
-      const connection = self.#newConnection();
-      try {
-        await connection.open();
-        return await runScoped(
-          self,
-          connection,
-          () => handler.apply(this, args),
-        );
-      } finally {
-        void connection.end();
-      }
+    const run = (thisArg: unknown, args: A) =>
+      this.#withConnection(handler, thisArg, args);
+    const wrapped = function (this: unknown, ...args: A): Promise<Awaited<R>> {
+      return run(this, args);
     };
     return withArity(wrapped, handler.length);
+  }
+
+  async #withConnection<A extends unknown[], R>(
+    handler: (...args: A) => R,
+    thisArg: unknown,
+    args: A,
+  ): Promise<Awaited<R>> {
+    const connection = this.#newConnection();
+    try {
+      await connection.open();
+      return await runScoped(
+        this,
+        connection,
+        () => handler.apply(thisArg, args),
+      );
+    } finally {
+      void connection.end();
+    }
   }
 
   /** Closes the shared transport and every connection this client opened, at once. */

@@ -200,7 +200,8 @@ function readTls(
   config: Readonly<Record<string, unknown>>,
   ssl: SslOptions,
 ): Tls {
-  const at = (option: unknown, key: string, name: string) => pick(config, option, key, name);
+  const at = (option: unknown, key: string, name: string) =>
+    pick(config, option, key, name);
   const validate = at(ssl.validate, "SSL_VALIDATE", "ssl.validate");
   const ca = at(ssl.caCerts, "SSL_CA_CERTS", "ssl.caCerts");
   const serverName = at(ssl.serverName, "SSL_SERVER_NAME", "ssl.serverName");
@@ -367,7 +368,8 @@ export function resolveConfig(config: ThriftClientConfig = {}): Endpoint {
   }
   const raw = config as Readonly<Record<string, unknown>>;
   const options = config as ThriftClientOptions;
-  const at = (option: unknown, key: string, name: string) => pick(raw, option, key, name);
+  const at = (option: unknown, key: string, name: string) =>
+    pick(raw, option, key, name);
   const ssl = options.ssl ?? {};
   const transport = "transport" in options && options.transport !== undefined
     ? { value: options.transport as unknown, name: "transport" }
@@ -379,8 +381,16 @@ export function resolveConfig(config: ThriftClientConfig = {}): Endpoint {
   const buffered = at(options.buffered, "BUFFERED", "buffered");
   const always = at(options.alwaysConnect, "ALWAYS_CONNECT", "alwaysConnect");
   const timeout = at(options.timeout, "TIMEOUT", "timeout");
-  const connectTimeout = at(options.connectTimeout, "CONNECT_TIMEOUT", "connectTimeout");
-  const maxSize = at(options.maxMessageSize, "MAX_MESSAGE_SIZE", "maxMessageSize");
+  const connectTimeout = at(
+    options.connectTimeout,
+    "CONNECT_TIMEOUT",
+    "connectTimeout",
+  );
+  const maxSize = at(
+    options.maxMessageSize,
+    "MAX_MESSAGE_SIZE",
+    "maxMessageSize",
+  );
   const service = at(options.service, "SERVICE", "service");
   const endpoint: Endpoint = {
     ...location,

@@ -16,6 +16,7 @@ import {
   ProtocolError,
   ThriftClientError,
   TimeoutError,
+  TransportError,
 } from "./errors.ts";
 import { type OutgoingMessage, OutputTransport } from "./protocol.ts";
 import type { Runtime } from "./transport/byte_stream.ts";
@@ -316,8 +317,8 @@ export class Connection<C> implements Caller {
     this.#closeReason ??= error;
     this.#rejectAll(
       error ??
-        new ClosedError(
-          `Connection to "${this.#kit.endpoint.label}" closed before the reply`,
+        new TransportError(
+          `Connection to "${this.#kit.endpoint.label}" was closed by the server before the reply`,
         ),
     );
   }

@@ -22,6 +22,8 @@ export class ThriftClientError extends Error {
   readonly code: ThriftClientErrorCode;
 
   /**
+   * Creates the error.
+   *
    * @param message What happened and where (URLs never include credentials).
    * @param options The standard `cause`.
    * @param code The kind of failure.
@@ -39,7 +41,11 @@ export class ThriftClientError extends Error {
 
 /** Invalid options or `THRIFTCLIENT_*` values; thrown synchronously by the constructor. */
 export class ConfigError extends ThriftClientError {
-  /** @param message Names the key and the offending value. */
+  /**
+   * Creates the error.
+   *
+   * @param message Names the key and the offending value.
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options, "CONFIG");
   }
@@ -47,7 +53,11 @@ export class ConfigError extends ThriftClientError {
 
 /** The connection could not be made: refused, no such socket, TLS validation, or connect timeout. */
 export class ConnectError extends ThriftClientError {
-  /** @param message Names the endpoint and the reason. */
+  /**
+   * Creates the error.
+   *
+   * @param message Names the endpoint and the reason.
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options, "CONNECT");
   }
@@ -59,6 +69,8 @@ export class TransportError extends ThriftClientError {
   readonly status?: number;
 
   /**
+   * Creates the error.
+   *
    * @param message Names the endpoint and the reason.
    * @param options The standard `cause`, plus the HTTP `status` when there is one.
    */
@@ -70,7 +82,11 @@ export class TransportError extends ThriftClientError {
 
 /** The connection was closed (by `close()`, dispose, or the client) while a call needed it. */
 export class ClosedError extends ThriftClientError {
-  /** @param message Names the endpoint. */
+  /**
+   * Creates the error.
+   *
+   * @param message Names the endpoint.
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options, "CLOSED");
   }
@@ -78,7 +94,11 @@ export class ClosedError extends ThriftClientError {
 
 /** A call got no reply within `timeout` ms, or connecting took longer than `connectTimeout` ms. */
 export class TimeoutError extends ThriftClientError {
-  /** @param message Names the endpoint, the phase and the limit. */
+  /**
+   * Creates the error.
+   *
+   * @param message Names the endpoint, the phase and the limit.
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options, "TIMEOUT");
   }
@@ -86,7 +106,11 @@ export class TimeoutError extends ThriftClientError {
 
 /** The peer sent bytes that are not a valid reply: bad frame size, unknown sequence id, garbage. */
 export class ProtocolError extends ThriftClientError {
-  /** @param message Names the endpoint and what was wrong. */
+  /**
+   * Creates the error.
+   *
+   * @param message Names the endpoint and what was wrong.
+   */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options, "PROTOCOL");
   }

@@ -10,74 +10,100 @@ const T = { timeout: 30_000 };
 describe("autoconnect", () => {
   it("keeps the handler's arity", () => {
     const thrift = new ThriftClient(Calculator.Client);
-    assert.equal(thrift.autoconnect((_req: Request, _info: unknown) => new Response()).length, 2);
-    assert.equal(thrift.autoconnect((_req: Request) => new Response()).length, 1);
+    assert.equal(
+      thrift.autoconnect((_req: Request, _info: unknown) => new Response())
+        .length,
+      2,
+    );
+    assert.equal(
+      thrift.autoconnect((_req: Request) => new Response()).length,
+      1,
+    );
   });
 
-  it("answers 200 concurrent HTTP requests, each with its own sum", T, async () => {
-    await using backend = await startNpmServer();
-    const thrift = new ThriftClient(Calculator.Client, {
-      transport: backend.url,
-      alwaysConnect: false,
-    });
-    const seen = new Set<unknown>();
-    await using app = serve(thrift.autoconnect(async (request: Request) => {
-      const n = Number(new URL(request.url).searchParams.get("n"));
-      await thrift.client.sleep(n % 7); // interleave the requests
-      const sum = await thrift.client.add(n, 1000);
-      seen.add(thrift.client);
-      return Response.json({ n, sum });
-    }));
-    const answers = await Promise.all(
-      Array.from({ length: 200 }, async (_, n) => {
-        const response = await fetch(`${app.url}/?n=${n}`);
-        assert.equal(response.status, 200);
-        return await response.json();
-      }),
-    );
-    answers.forEach((answer, n) => assert.deepEqual(answer, { n, sum: n + 1000 }));
-    await backend.waitForConnections(0, 5000);
-    assert.equal(backend.totalConnections(), 200);
-  });
+  it(
+    "answers 200 concurrent HTTP requests, each with its own sum",
+    T,
+    async () => {
+      await using backend = await startNpmServer();
+      const thrift = new ThriftClient(Calculator.Client, {
+        transport: backend.url,
+        alwaysConnect: false,
+      });
+      const seen = new Set<unknown>();
+      await using app = serve(thrift.autoconnect(async (request: Request) => {
+        const n = Number(new URL(request.url).searchParams.get("n"));
+        await thrift.client.sleep(n % 7); // interleave the requests
+        const sum = await thrift.client.add(n, 1000);
+        seen.add(thrift.client);
+        return Response.json({ n, sum });
+      }));
+      const answers = await Promise.all(
+        Array.from({ length: 200 }, async (_, n) => {
+          const response = await fetch(`${app.url}/?n=${n}`);
+          assert.equal(response.status, 200);
+          return await response.json();
+        }),
+      );
+      answers.forEach((answer, n) =>
+        assert.deepEqual(answer, { n, sum: n + 1000 })
+      );
+      await backend.waitForConnections(0, 5000);
+      assert.equal(backend.totalConnections(), 200);
+    },
+  );
 
-  it("answers 500 without running the handler when the backend is down", T, async () => {
-    const thrift = new ThriftClient(Calculator.Client, {
-      transport: "unix:/nonexistent/backend.sock",
-    });
-    let ran = 0;
-    let reported: unknown;
-    await using app = serve(
-      thrift.autoconnect(() => {
-        ran++;
-        return new Response("should not run");
-      }),
-      (error) => {
-        reported = error;
-        return new Response("backend down", { status: 500 });
-      },
-    );
-    const response = await fetch(app.url);
-    assert.equal(response.status, 500);
-    await response.body?.cancel();
-    assert.equal(ran, 0);
-    assert.match(String(reported), /ConnectError.*unix:\/nonexistent\/backend.sock/);
-  });
+  it(
+    "answers 500 without running the handler when the backend is down",
+    T,
+    async () => {
+      const thrift = new ThriftClient(Calculator.Client, {
+        transport: "unix:/nonexistent/backend.sock",
+      });
+      let ran = 0;
+      let reported: unknown;
+      await using app = serve(
+        thrift.autoconnect(() => {
+          ran++;
+          return new Response("should not run");
+        }),
+        (error) => {
+          reported = error;
+          return new Response("backend down", { status: 500 });
+        },
+      );
+      const response = await fetch(app.url);
+      assert.equal(response.status, 500);
+      await response.body?.cancel();
+      assert.equal(ran, 0);
+      assert.match(
+        String(reported),
+        /ConnectError.*unix:\/nonexistent\/backend.sock/,
+      );
+    },
+  );
 
-  it("works around any async function and releases the connection when it settles", T, async () => {
-    await using backend = await startNpmServer();
-    const thrift = new ThriftClient(Calculator.Client, { transport: backend.url });
-    const job = thrift.autoconnect(async (a: number, b: number) => {
-      const first = await thrift.client.add(a, b);
-      assert.equal(backend.liveConnections(), 1);
-      return first + await thrift.client.add(a, b);
-    });
-    assert.equal(await job(2, 3), 10);
-    await backend.waitForConnections(0);
-    assert.equal(backend.totalConnections(), 1);
-    await assert.rejects(
-      thrift.autoconnect(() => Promise.reject(new Error("handler failed")))(),
-      /handler failed/,
-    );
-    await backend.waitForConnections(0);
-  });
+  it(
+    "works around any async function and releases the connection when it settles",
+    T,
+    async () => {
+      await using backend = await startNpmServer();
+      const thrift = new ThriftClient(Calculator.Client, {
+        transport: backend.url,
+      });
+      const job = thrift.autoconnect(async (a: number, b: number) => {
+        const first = await thrift.client.add(a, b);
+        assert.equal(backend.liveConnections(), 1);
+        return first + await thrift.client.add(a, b);
+      });
+      assert.equal(await job(2, 3), 10);
+      await backend.waitForConnections(0);
+      assert.equal(backend.totalConnections(), 1);
+      await assert.rejects(
+        thrift.autoconnect(() => Promise.reject(new Error("handler failed")))(),
+        /handler failed/,
+      );
+      await backend.waitForConnections(0);
+    },
+  );
 });

@@ -3,22 +3,37 @@ import { Buffer } from "node:buffer";
 import { createServer } from "node:net";
 import { describe, it } from "node:test";
 import thrift from "thrift";
-import { ClosedError, ConnectError, ThriftClient, TimeoutError } from "../mod.ts";
-import { Calculator, type CalculatorClient, Greeter, Int64, types } from "./helpers/calculator.ts";
+import {
+  ClosedError,
+  ConnectError,
+  ThriftClient,
+  TimeoutError,
+} from "../mod.ts";
+import {
+  Calculator,
+  type CalculatorClient,
+  Greeter,
+  Int64,
+  types,
+} from "./helpers/calculator.ts";
 import { startNpmServer } from "./helpers/npm_server.ts";
 
-const TApplicationException = (thrift as unknown as { Thrift: { TApplicationException: new () => Error } })
-  .Thrift.TApplicationException;
+const TApplicationException =
+  (thrift as unknown as { Thrift: { TApplicationException: new () => Error } })
+    .Thrift.TApplicationException;
 const T = { timeout: 20_000 };
 const PROTOCOLS = ["binary", "compact", "json"] as const;
 
 /** The calls every matrix cell runs: text, i64, binary, containers, exceptions, oneway. */
 export async function exercise(client: CalculatorClient): Promise<void> {
   assert.equal(await client.add(20, 22), 42);
-  const text = "héllo wörld ✓ 日本語 🎉 \"quoted\" \\ back";
+  const text = 'héllo wörld ✓ 日本語 🎉 "quoted" \\ back';
   assert.equal(await client.echoString(text), text);
   const big = new Int64("0020000000000001"); // 2^53 + 1
-  assert.equal((await client.echoI64(big)).toOctetString(), big.toOctetString());
+  assert.equal(
+    (await client.echoI64(big)).toOctetString(),
+    big.toOctetString(),
+  );
   const blob = Buffer.alloc(64 * 1024, 0);
   for (let i = 0; i < blob.length; i++) blob[i] = (i * 7) & 0xff;
   assert.ok(blob.equals(await client.echoBinary(blob)));
@@ -52,7 +67,9 @@ describe("npm thrift server matrix", () => {
   for (const unix of [false, true]) {
     for (const protocol of PROTOCOLS) {
       for (const framed of [false, true]) {
-        const name = `${unix ? "unix" : "tcp"} ${protocol} ${framed ? "framed" : "unframed"}`;
+        const name = `${unix ? "unix" : "tcp"} ${protocol} ${
+          framed ? "framed" : "unframed"
+        }`;
         it(`calls work over ${name}`, T, async () => {
           await using server = await startNpmServer({ protocol, framed, unix });
           const thrift = new ThriftClient(Calculator.Client, {
@@ -71,7 +88,10 @@ describe("npm thrift server matrix", () => {
   }
 
   it("multiplexes two services over one server", T, async () => {
-    await using server = await startNpmServer({ multiplex: true, protocol: "compact" });
+    await using server = await startNpmServer({
+      multiplex: true,
+      protocol: "compact",
+    });
     const calc = new ThriftClient(Calculator.Client, {
       transport: server.url,
       protocol: "compact",
@@ -91,7 +111,9 @@ describe("npm thrift server matrix", () => {
 describe("connections", () => {
   it("using closes the connection at scope end", T, async () => {
     await using server = await startNpmServer();
-    const thrift = new ThriftClient(Calculator.Client, { transport: server.url });
+    const thrift = new ThriftClient(Calculator.Client, {
+      transport: server.url,
+    });
     {
       using conn = thrift.connect();
       assert.equal(await conn.client.add(1, 2), 3);
@@ -103,7 +125,9 @@ describe("connections", () => {
 
   it("await using waits for calls in flight, then closes", T, async () => {
     await using server = await startNpmServer();
-    const thrift = new ThriftClient(Calculator.Client, { transport: server.url });
+    const thrift = new ThriftClient(Calculator.Client, {
+      transport: server.url,
+    });
     let slow: Promise<number>;
     {
       await using conn = thrift.connect();
@@ -114,40 +138,67 @@ describe("connections", () => {
     await server.waitForConnections(0);
   });
 
-  it("close() rejects every call in flight at once, and later calls too", T, async () => {
-    await using server = await startNpmServer();
-    const thrift = new ThriftClient(Calculator.Client, { transport: server.url });
-    const conn = thrift.connect();
-    await conn.open();
-    const calls = [conn.client.sleep(5000), conn.client.sleep(5000), conn.client.add(1, 2)];
-    await conn.close();
-    for (const call of calls) await assert.rejects(call, ClosedError);
-    await assert.rejects(conn.client.add(1, 1), /connection is closed/);
-    await conn.close(); // idempotent
-    await server.waitForConnections(0);
-  });
+  it(
+    "close() rejects every call in flight at once, and later calls too",
+    T,
+    async () => {
+      await using server = await startNpmServer();
+      const thrift = new ThriftClient(Calculator.Client, {
+        transport: server.url,
+      });
+      const conn = thrift.connect();
+      await conn.open();
+      const calls = [
+        conn.client.sleep(5000),
+        conn.client.sleep(5000),
+        conn.client.add(1, 2),
+      ];
+      await conn.close();
+      for (const call of calls) await assert.rejects(call, ClosedError);
+      await assert.rejects(conn.client.add(1, 1), /connection is closed/);
+      await conn.close(); // idempotent
+      await server.waitForConnections(0);
+    },
+  );
 
   it("calls made while connecting wait for the connection", T, async () => {
     await using server = await startNpmServer();
-    const thrift = new ThriftClient(Calculator.Client, { transport: server.url });
+    const thrift = new ThriftClient(Calculator.Client, {
+      transport: server.url,
+    });
     using conn = thrift.connect();
-    assert.deepEqual(await Promise.all([conn.client.add(1, 1), conn.client.add(2, 2)]), [2, 4]);
+    assert.deepEqual(
+      await Promise.all([conn.client.add(1, 1), conn.client.add(2, 2)]),
+      [2, 4],
+    );
   });
 
-  it("many calls in flight on one connection match their replies", T, async () => {
-    await using server = await startNpmServer({ framed: true });
-    const thrift = new ThriftClient(Calculator.Client, { transport: server.url, framed: true });
-    using conn = thrift.connect();
-    const sleeps = [60, 10, 40, 0, 20].map((ms) => conn.client.sleep(ms));
-    const adds = Array.from({ length: 200 }, (_, i) => conn.client.add(i, 1));
-    assert.deepEqual(await Promise.all(sleeps), [60, 10, 40, 0, 20]);
-    assert.deepEqual(await Promise.all(adds), Array.from({ length: 200 }, (_, i) => i + 1));
-    assert.equal(server.totalConnections(), 1);
-  });
+  it(
+    "many calls in flight on one connection match their replies",
+    T,
+    async () => {
+      await using server = await startNpmServer({ framed: true });
+      const thrift = new ThriftClient(Calculator.Client, {
+        transport: server.url,
+        framed: true,
+      });
+      using conn = thrift.connect();
+      const sleeps = [60, 10, 40, 0, 20].map((ms) => conn.client.sleep(ms));
+      const adds = Array.from({ length: 200 }, (_, i) => conn.client.add(i, 1));
+      assert.deepEqual(await Promise.all(sleeps), [60, 10, 40, 0, 20]);
+      assert.deepEqual(
+        await Promise.all(adds),
+        Array.from({ length: 200 }, (_, i) => i + 1),
+      );
+      assert.equal(server.totalConnections(), 1);
+    },
+  );
 
   it("a refused connection is a ConnectError naming the URL", T, async () => {
     const port = await freePort();
-    const thrift = new ThriftClient(Calculator.Client, { transport: `tcp://127.0.0.1:${port}` });
+    const thrift = new ThriftClient(Calculator.Client, {
+      transport: `tcp://127.0.0.1:${port}`,
+    });
     await assert.rejects(thrift.client.add(1, 2), (error: Error) => {
       assert.ok(error instanceof ConnectError);
       assert.match(error.message, new RegExp(`tcp://127.0.0.1:${port}`));
@@ -159,53 +210,72 @@ describe("connections", () => {
   });
 
   it("a missing unix socket is a ConnectError", T, async () => {
-    const thrift = new ThriftClient(Calculator.Client, { transport: "unix:/nonexistent/x.sock" });
+    const thrift = new ThriftClient(Calculator.Client, {
+      transport: "unix:/nonexistent/x.sock",
+    });
     await assert.rejects(thrift.client.add(1, 2), /unix:\/nonexistent\/x.sock/);
   });
 
-  it("a call with no reply times out with a TimeoutError and the connection survives", T, async () => {
-    await using server = await startNpmServer();
-    const thrift = new ThriftClient(Calculator.Client, { transport: server.url, timeout: 100 });
-    using conn = thrift.connect();
-    await assert.rejects(conn.client.sleep(400), TimeoutError);
-    assert.equal(await conn.client.add(2, 2), 4);
-    await new Promise((resolve) => setTimeout(resolve, 400)); // the late reply is skipped
-    assert.equal(await conn.client.add(3, 3), 6);
-  });
+  it(
+    "a call with no reply times out with a TimeoutError and the connection survives",
+    T,
+    async () => {
+      await using server = await startNpmServer();
+      const thrift = new ThriftClient(Calculator.Client, {
+        transport: server.url,
+        timeout: 100,
+      });
+      using conn = thrift.connect();
+      await assert.rejects(conn.client.sleep(400), TimeoutError);
+      assert.equal(await conn.client.add(2, 2), 4);
+      await new Promise((resolve) => setTimeout(resolve, 400)); // the late reply is skipped
+      assert.equal(await conn.client.add(3, 3), 6);
+    },
+  );
 });
 
 describe("alwaysConnect", () => {
-  it("with the default, each call outside a scope gets its own connection", T, async () => {
-    await using server = await startNpmServer();
-    const thrift = new ThriftClient(Calculator.Client, { transport: server.url });
-    assert.equal(await thrift.client.add(1, 2), 3);
-    await thrift.client.notify("per-call oneway");
-    await server.waitForConnections(0);
-    assert.equal(server.totalConnections(), 2);
-    assert.deepEqual(server.notified, ["per-call oneway"]);
-  });
+  it(
+    "with the default, each call outside a scope gets its own connection",
+    T,
+    async () => {
+      await using server = await startNpmServer();
+      const thrift = new ThriftClient(Calculator.Client, {
+        transport: server.url,
+      });
+      assert.equal(await thrift.client.add(1, 2), 3);
+      await thrift.client.notify("per-call oneway");
+      await server.waitForConnections(0);
+      assert.equal(server.totalConnections(), 2);
+      assert.deepEqual(server.notified, ["per-call oneway"]);
+    },
+  );
 
-  it("when false, calls fail until transport.open(), then use it until close()", T, async () => {
-    await using server = await startNpmServer();
-    const thrift = new ThriftClient(Calculator.Client, {
-      transport: server.url,
-      THRIFTCLIENT_ALWAYS_CONNECT: "False",
-    });
-    assert.equal(thrift.alwaysConnect, false);
-    await assert.rejects(thrift.client.add(1, 2), /transport is not open/);
-    await thrift.transport.open();
-    assert.equal(thrift.transport.isOpen(), true);
-    assert.equal(await thrift.client.add(1, 2), 3);
-    assert.equal(await thrift.client.add(3, 4), 7);
-    assert.equal(server.totalConnections(), 1);
-    await thrift.transport.close();
-    assert.equal(thrift.transport.isOpen(), false);
-    await assert.rejects(thrift.client.add(1, 2), /not open/);
-    await thrift.transport.open(); // reopens
-    assert.equal(await thrift.client.add(5, 5), 10);
-    await thrift.transport.close();
-    await server.waitForConnections(0);
-  });
+  it(
+    "when false, calls fail until transport.open(), then use it until close()",
+    T,
+    async () => {
+      await using server = await startNpmServer();
+      const thrift = new ThriftClient(Calculator.Client, {
+        transport: server.url,
+        THRIFTCLIENT_ALWAYS_CONNECT: "False",
+      });
+      assert.equal(thrift.alwaysConnect, false);
+      await assert.rejects(thrift.client.add(1, 2), /transport is not open/);
+      await thrift.transport.open();
+      assert.equal(thrift.transport.isOpen(), true);
+      assert.equal(await thrift.client.add(1, 2), 3);
+      assert.equal(await thrift.client.add(3, 4), 7);
+      assert.equal(server.totalConnections(), 1);
+      await thrift.transport.close();
+      assert.equal(thrift.transport.isOpen(), false);
+      await assert.rejects(thrift.client.add(1, 2), /not open/);
+      await thrift.transport.open(); // reopens
+      assert.equal(await thrift.client.add(5, 5), 10);
+      await thrift.transport.close();
+      await server.waitForConnections(0);
+    },
+  );
 });
 
 function freePort(): Promise<number> {

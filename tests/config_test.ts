@@ -7,11 +7,15 @@ import { ConfigError, ThriftClient } from "../mod.ts";
 import { resolveConfig } from "../src/config.ts";
 import { Calculator } from "./helpers/calculator.ts";
 
-const make = (config: Record<string, unknown>) => new ThriftClient(Calculator.Client, config);
+const make = (config: Record<string, unknown>) =>
+  new ThriftClient(Calculator.Client, config);
 
 function rejects(config: Record<string, unknown>, pattern: RegExp): void {
   assert.throws(() => make(config), (error: unknown) => {
-    assert.ok(error instanceof ConfigError, `expected ConfigError, got ${error}`);
+    assert.ok(
+      error instanceof ConfigError,
+      `expected ConfigError, got ${error}`,
+    );
     assert.equal(error.code, "CONFIG");
     assert.match(error.message, pattern);
     return true;
@@ -20,7 +24,11 @@ function rejects(config: Record<string, unknown>, pattern: RegExp): void {
 
 describe("transport URLs", () => {
   it("defaults to tcp://localhost:9090 when the transport is absent or undefined", () => {
-    for (const config of [{}, { transport: undefined }, { THRIFTCLIENT_TRANSPORT: undefined }]) {
+    for (
+      const config of [{}, { transport: undefined }, {
+        THRIFTCLIENT_TRANSPORT: undefined,
+      }]
+    ) {
       const endpoint = resolveConfig(config);
       assert.deepEqual(endpoint.target, {
         kind: "tcp",
@@ -34,7 +42,9 @@ describe("transport URLs", () => {
   it("parses tcp with a default port and ignores path, query and fragment", () => {
     const a = resolveConfig({ transport: "tcp://127.0.0.1" }).target;
     assert.equal(a?.kind === "tcp" && a.port, 9090);
-    const b = resolveConfig({ transport: "tcp://localhost:1234/some/path?x=1#frag" }).target;
+    const b =
+      resolveConfig({ transport: "tcp://localhost:1234/some/path?x=1#frag" })
+        .target;
     assert.equal(b?.kind === "tcp" && `${b.host}:${b.port}`, "localhost:1234");
   });
 
@@ -45,12 +55,14 @@ describe("transport URLs", () => {
   });
 
   it("accepts a URL object", () => {
-    const target = resolveConfig({ transport: new URL("tcp://example.com:7") }).target;
+    const target =
+      resolveConfig({ transport: new URL("tcp://example.com:7") }).target;
     assert.equal(target?.kind === "tcp" && target.port, 7);
   });
 
   it("parses tcps with TLS that validates by default", () => {
-    const target = resolveConfig({ transport: "tcps://localhost:5533/" }).target;
+    const target =
+      resolveConfig({ transport: "tcps://localhost:5533/" }).target;
     assert.deepEqual(target?.tls, { validate: true, serverName: "localhost" });
   });
 
@@ -70,7 +82,9 @@ describe("transport URLs", () => {
   });
 
   it("parses http and https, keeping path and query, dropping the fragment", () => {
-    const http = resolveConfig({ transport: "http://myservice.local/rpc?v=1#x" });
+    const http = resolveConfig({
+      transport: "http://myservice.local/rpc?v=1#x",
+    });
     assert.equal(http.httpUrl, "http://myservice.local/rpc?v=1");
     const https = resolveConfig({ transport: "https://127.0.0.1/" });
     assert.equal(https.httpUrl, "https://127.0.0.1/");
@@ -78,13 +92,18 @@ describe("transport URLs", () => {
   });
 
   it("turns http credentials into Basic auth and keeps them out of the label", () => {
-    const endpoint = resolveConfig({ transport: "http://user:s3cret@host:8080/rpc" });
+    const endpoint = resolveConfig({
+      transport: "http://user:s3cret@host:8080/rpc",
+    });
     assert.equal(endpoint.authorization, "Basic " + btoa("user:s3cret"));
     assert.equal(endpoint.label, "http://host:8080/rpc");
   });
 
   it("rejects a unix URL with a host part", () => {
-    rejects({ transport: "unix://tmp/sock" }, /unix:\/\/tmp\/sock.*no host part/);
+    rejects(
+      { transport: "unix://tmp/sock" },
+      /unix:\/\/tmp\/sock.*no host part/,
+    );
   });
 
   it("rejects empty, null, scheme-less and unknown-scheme transports", () => {
@@ -99,7 +118,12 @@ describe("transport URLs", () => {
   });
 
   it("never shows a password in a ConfigError", () => {
-    for (const transport of ["ftp://me:hunter2@host/", "tcp://me:hunter2@host:99999"]) {
+    for (
+      const transport of [
+        "ftp://me:hunter2@host/",
+        "tcp://me:hunter2@host:99999",
+      ]
+    ) {
       assert.throws(() => make({ transport }), (error: Error) => {
         assert.doesNotMatch(error.message, /hunter2/);
         assert.doesNotMatch(String(error.cause ?? ""), /hunter2/);
@@ -163,43 +187,71 @@ describe("options and seed keys", () => {
 
   it("accepts protocol names in any case and the class constants", () => {
     assert.equal(resolveConfig({ protocol: "json" }).protocol, "JSON");
-    assert.equal(resolveConfig({ protocol: ThriftClient.BINARY }).protocol, "BINARY");
-    assert.equal(resolveConfig({ THRIFTCLIENT_PROTOCOL: "Compact" }).protocol, "COMPACT");
+    assert.equal(
+      resolveConfig({ protocol: ThriftClient.BINARY }).protocol,
+      "BINARY",
+    );
+    assert.equal(
+      resolveConfig({ THRIFTCLIENT_PROTOCOL: "Compact" }).protocol,
+      "COMPACT",
+    );
   });
 
   it("rejects an unknown protocol", () => {
     rejects({ protocol: "XML" }, /Unknown protocol "XML"/);
-    rejects({ THRIFTCLIENT_PROTOCOL: "thrift" }, /THRIFTCLIENT_PROTOCOL "thrift"/);
+    rejects(
+      { THRIFTCLIENT_PROTOCOL: "thrift" },
+      /THRIFTCLIENT_PROTOCOL "thrift"/,
+    );
   });
 
   it("rejects junk booleans and numbers, naming the key and the value", () => {
     rejects({ THRIFTCLIENT_ZLIB: "maybe" }, /THRIFTCLIENT_ZLIB "maybe"/);
-    rejects({ THRIFTCLIENT_ALWAYS_CONNECT: "yes please" }, /THRIFTCLIENT_ALWAYS_CONNECT/);
-    rejects({ THRIFTCLIENT_SSL_VALIDATE: "nope" }, /THRIFTCLIENT_SSL_VALIDATE "nope"/);
+    rejects(
+      { THRIFTCLIENT_ALWAYS_CONNECT: "yes please" },
+      /THRIFTCLIENT_ALWAYS_CONNECT/,
+    );
+    rejects(
+      { THRIFTCLIENT_SSL_VALIDATE: "nope" },
+      /THRIFTCLIENT_SSL_VALIDATE "nope"/,
+    );
     rejects({ THRIFTCLIENT_TIMEOUT: "soon" }, /THRIFTCLIENT_TIMEOUT "soon"/);
     rejects({ timeout: -1 }, /timeout -1/);
     rejects({ connectTimeout: Infinity }, /connectTimeout Infinity/);
   });
 
   it("rejects zlib over http, saying why", () => {
-    rejects({ transport: "http://host/", zlib: true }, /zlib works over tcp and unix/);
-    rejects({ transport: "https://host/", THRIFTCLIENT_ZLIB: "True" }, /no Thrift HTTP server/);
+    rejects(
+      { transport: "http://host/", zlib: true },
+      /zlib works over tcp and unix/,
+    );
+    rejects(
+      { transport: "https://host/", THRIFTCLIENT_ZLIB: "True" },
+      /no Thrift HTTP server/,
+    );
   });
 
   it("reads caCerts from a path or PEM text and rejects an unreadable path", () => {
     const dir = mkdtempSync(join(tmpdir(), "thrift-config-"));
     try {
-      const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+      const pem =
+        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
       writeFileSync(join(dir, "ca.pem"), pem);
       const fromFile = resolveConfig({
         transport: "tcps://h:1",
         ssl: { caCerts: join(dir, "ca.pem") },
       });
       assert.equal(fromFile.target?.tls?.ca, pem);
-      const fromText = resolveConfig({ transport: "https://h/", THRIFTCLIENT_SSL_CA_CERTS: pem });
+      const fromText = resolveConfig({
+        transport: "https://h/",
+        THRIFTCLIENT_SSL_CA_CERTS: pem,
+      });
       assert.equal(fromText.httpTls?.ca, pem);
       rejects(
-        { transport: "tcps://h:1", THRIFTCLIENT_SSL_CA_CERTS: join(dir, "missing.pem") },
+        {
+          transport: "tcps://h:1",
+          THRIFTCLIENT_SSL_CA_CERTS: join(dir, "missing.pem"),
+        },
         /Cannot read THRIFTCLIENT_SSL_CA_CERTS ".*missing.pem"/,
       );
     } finally {
@@ -208,12 +260,18 @@ describe("options and seed keys", () => {
   });
 
   it("ignores ssl options for schemes without TLS", () => {
-    const endpoint = resolveConfig({ transport: "tcp://h:1", ssl: { validate: false } });
+    const endpoint = resolveConfig({
+      transport: "tcp://h:1",
+      ssl: { validate: false },
+    });
     assert.equal(endpoint.target?.tls, undefined);
   });
 
   it("never opens a connection in the constructor", async () => {
-    const thrift = make({ transport: "tcp://127.0.0.1:1", alwaysConnect: false });
+    const thrift = make({
+      transport: "tcp://127.0.0.1:1",
+      alwaysConnect: false,
+    });
     assert.equal(thrift.transport.isOpen(), false);
     assert.equal(thrift.transport.state, "idle");
     await thrift.close();
@@ -224,7 +282,9 @@ describe("options and seed keys", () => {
     env.THRIFTCLIENT_TRANSPORT = "unix:/tmp/from-env.sock";
     env.THRIFTCLIENT_PROTOCOL = "json";
     try {
-      const thrift = ThriftClient.fromEnv(Calculator.Client, { protocol: "compact" });
+      const thrift = ThriftClient.fromEnv(Calculator.Client, {
+        protocol: "compact",
+      });
       assert.equal(thrift.url, "unix:/tmp/from-env.sock");
       env.THRIFTCLIENT_PROTOCOL = "bogus";
       assert.throws(() => ThriftClient.fromEnv(Calculator.Client), ConfigError);

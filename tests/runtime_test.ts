@@ -69,7 +69,8 @@ async function startServer(
   const server = options.tls && mode !== "silent"
     ? tls.createServer({ ...options.tls, allowHalfOpen: true }, onSocket)
     : net.createServer({ allowHalfOpen: true }, (s) => {
-      if (mode !== "silent") onSocket(s);
+      if (mode === "silent") s.resume(); // reads (so it sees the close), never answers
+      else onSocket(s);
     });
   server.on("connection", (socket: net.Socket) => {
     raw.add(socket);

@@ -16,7 +16,10 @@ export interface I64 {
 }
 
 /** node-int64's class, the one the generated code uses. */
-export const Int64 = Int64Module as unknown as new (value: number | string, low?: number) => I64;
+export const Int64 = Int64Module as unknown as new (
+  value: number | string,
+  low?: number,
+) => I64;
 
 /** A point. */
 export interface Point {
@@ -61,7 +64,9 @@ export const Calculator = CalculatorModule as unknown as {
 };
 
 /** The generated Greeter module. */
-export const Greeter = GreeterModule as unknown as { Client: ServiceClientClass<GreeterClient> };
+export const Greeter = GreeterModule as unknown as {
+  Client: ServiceClientClass<GreeterClient>;
+};
 
 /** The generated struct and exception classes. */
 export const types = typesModule as unknown as {
@@ -72,4 +77,3 @@ export const types = typesModule as unknown as {
   Nested: new (args: Partial<Nested>) => Nested;
   Point: new (args: Point) => Point;
 };
-

@@ -7,10 +7,16 @@
  * on SIGTERM and when its stdin closes, so it dies with a crashed test process too.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import process from "node:process";
 
 /** python3-thrift is importable only by Debian's interpreter, not a pyenv one on PATH. */
 const PYTHON = "/usr/bin/python3";
@@ -47,23 +53,40 @@ export function pythonThriftAvailable(): boolean {
 
 let genDir: string | undefined;
 
-/** Generates the Python code once per test process (peers start faster with it). */
+/**
+ * The Python code generated from the IDL, made once and kept in the temp directory under a
+ * name derived from the IDL and the compiler version: later test processes reuse it (no
+ * clean-up hook is needed; `deno test` runs no `exit` handlers), and a changed IDL gets a
+ * fresh directory. Generated into a staging directory and renamed, so concurrent test
+ * processes never see half a tree.
+ */
 function generatedCode(): string {
   if (genDir) return genDir;
-  const dir = mkdtempSync(join(tmpdir(), "thrift-peer-gen-"));
-  const result = spawnSync("thrift", ["--gen", "py", "-out", dir, IDL], {
-    encoding: "utf8",
-    timeout: 30_000,
-  });
-  if (result.status !== 0) {
-    rmSync(dir, { recursive: true, force: true });
-    throw new Error(
-      `thrift --gen py failed (${
-        result.error ?? `status ${result.status}`
-      }): ${result.stderr}`,
-    );
+  const version =
+    spawnSync("thrift", ["--version"], { encoding: "utf8" }).stdout ?? "";
+  const hash = createHash("sha256").update(readFileSync(IDL)).update(version)
+    .digest("hex");
+  const dir = join(tmpdir(), `thrift-peer-gen-${hash.slice(0, 16)}`);
+  if (!existsSync(join(dir, "thrift_test", "Calculator.py"))) {
+    const staging = mkdtempSync(`${dir}.staging-`);
+    const result = spawnSync("thrift", ["--gen", "py", "-out", staging, IDL], {
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    if (result.status !== 0) {
+      rmSync(staging, { recursive: true, force: true });
+      throw new Error(
+        `thrift --gen py failed (${
+          result.error ?? `status ${result.status}`
+        }): ${result.stderr}`,
+      );
+    }
+    try {
+      renameSync(staging, dir);
+    } catch {
+      rmSync(staging, { recursive: true, force: true }); // another process was first
+    }
   }
-  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
   genDir = dir;
   return dir;
 }

@@ -13,19 +13,32 @@ type Handler = (request: Request) => Response | Promise<Response>;
 
 interface DenoServe {
   serve(
-    options: { port: number; hostname: string; onListen(): void; onError?(e: unknown): Response },
+    options: {
+      port: number;
+      hostname: string;
+      onListen(): void;
+      onError?(e: unknown): Response;
+    },
     handler: Handler,
   ): { addr: { port: number }; shutdown(): Promise<void> };
 }
 
 interface BunServe {
   serve(
-    options: { port: number; hostname: string; fetch: Handler; error?(e: unknown): Response },
+    options: {
+      port: number;
+      hostname: string;
+      fetch: Handler;
+      error?(e: unknown): Response;
+    },
   ): { port: number; stop(force?: boolean): Promise<void> | void };
 }
 
 /** Starts `handler` on the current runtime's native HTTP server. */
-export function serve(handler: Handler, onError?: (error: unknown) => Response): HttpServer {
+export function serve(
+  handler: Handler,
+  onError?: (error: unknown) => Response,
+): HttpServer {
   const g = globalThis as { Deno?: DenoServe; Bun?: BunServe };
   if (g.Bun) {
     const server = g.Bun.serve({

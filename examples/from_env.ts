@@ -1,0 +1,22 @@
+/**
+ * Configuration from the environment, like the seed's `app.config`: set `THRIFTCLIENT_*`
+ * variables, then `ThriftClient.fromEnv`. Run:
+ * `THRIFTCLIENT_TRANSPORT=tcp://127.0.0.1:9090 npx deno run -A examples/from_env.ts`
+ * (without the variable, an embedded backend is started and used).
+ */
+import process from "node:process";
+import { ThriftClient } from "../mod.ts";
+import Calculator from "../tests/gen/Calculator.js";
+import type { Calculator as CalculatorClient } from "./_app.ts";
+import { startBackend } from "./_backend.ts";
+
+const backend = process.env.THRIFTCLIENT_TRANSPORT
+  ? undefined
+  : await startBackend();
+if (backend) process.env.THRIFTCLIENT_TRANSPORT = backend.url;
+
+const thrift = ThriftClient.fromEnv<CalculatorClient>(Calculator.Client);
+console.log(
+  `from_env: ${thrift.url} says 2 + 2 = ${await thrift.client.add(2, 2)}`,
+);
+await backend?.stop();

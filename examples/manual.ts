@@ -1,0 +1,24 @@
+/**
+ * The seed's manual mode: `alwaysConnect: false`, then `transport.open()` and `close()`
+ * around the calls. Run with Deno or Bun: `npx bun examples/manual.ts`.
+ */
+import { ThriftClient } from "../mod.ts";
+import Calculator from "../tests/gen/Calculator.js";
+import type { Calculator as CalculatorClient } from "./_app.ts";
+import { startBackend } from "./_backend.ts";
+
+const backend = await startBackend();
+const thrift = new ThriftClient<CalculatorClient>(Calculator.Client, {
+  THRIFTCLIENT_TRANSPORT: backend.url,
+  THRIFTCLIENT_ALWAYS_CONNECT: "False",
+});
+
+try {
+  await thrift.client.add(1, 1);
+} catch (error) {
+  console.log(`before open: ${(error as Error).message}`);
+}
+await thrift.transport.open();
+console.log(`manual: 20 + 22 = ${await thrift.client.add(20, 22)}`);
+await thrift.transport.close();
+await backend.stop();
