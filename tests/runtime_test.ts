@@ -69,8 +69,9 @@ async function startServer(
   const server = options.tls && mode !== "silent"
     ? tls.createServer({ ...options.tls, allowHalfOpen: true }, onSocket)
     : net.createServer({ allowHalfOpen: true }, (s) => {
-      if (mode === "silent") s.resume(); // reads (so it sees the close), never answers
-      else onSocket(s);
+      if (mode !== "silent") return onSocket(s);
+      s.resume(); // reads (so it sees the close), never answers
+      s.on("end", () => s.end());
     });
   server.on("connection", (socket: net.Socket) => {
     raw.add(socket);
