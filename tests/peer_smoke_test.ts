@@ -637,6 +637,6 @@ peerTest("a peer that cannot start fails fast with its stderr", async () => {
       transport: "tcps",
       tls: { cert: c.serverCert, key: "/nonexistent/key.pem" },
     }),
-    /python peer \(tcps\): start failed: the peer exited[\s\S]*stderr/,
+    /python peer \(tcps\): start failed: the peer exited with code 1[\s\S]*stderr[\s\S]*No such file/,
   );
 });

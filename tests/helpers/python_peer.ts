@@ -252,12 +252,13 @@ export async function startPythonPeer(opts: PeerOptions): Promise<PythonPeer> {
     for (const listener of exitListeners) listener(exitInfo);
   };
   child.on("error", (err) => onGone(`could not run ${PYTHON}: ${err.message}`));
+  // "close", not "exit": by then stderr has been read to its end, for the error message.
   child.on(
-    "exit",
+    "close",
     (code, signal) => onGone(`exited with ${signal ?? `code ${code}`}`),
   );
 
-  /** Resolves with `value`'s result, or rejects on timeout or when the peer dies. */
+  /** Runs `start` and waits for it to resolve; rejects on timeout or when the peer dies. */
   const guarded = <T>(
     what: string,
     ms: number,
