@@ -13,8 +13,7 @@ interface ThriftServerApi {
 const handler = {
   add: (a: number, b: number) => a + b,
   echoString: (s: string) => s,
-  sleep: (ms: number) =>
-    new Promise((resolve) => setTimeout(() => resolve(ms), ms)),
+  sleep: (ms: number) => new Promise((resolve) => setTimeout(() => resolve(ms), ms)),
   notify: (message: string) => console.log(`backend: notified "${message}"`),
 };
 

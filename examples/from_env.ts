@@ -10,9 +10,7 @@ import Calculator from "../tests/gen/Calculator.js";
 import type { Calculator as CalculatorClient } from "./_app.ts";
 import { startBackend } from "./_backend.ts";
 
-const backend = process.env.THRIFTCLIENT_TRANSPORT
-  ? undefined
-  : await startBackend();
+const backend = process.env.THRIFTCLIENT_TRANSPORT ? undefined : await startBackend();
 if (backend) process.env.THRIFTCLIENT_TRANSPORT = backend.url;
 
 const thrift = ThriftClient.fromEnv<CalculatorClient>(Calculator.Client);

@@ -25,8 +25,7 @@ for (const file of process.argv.slice(2)) {
     classname: decode(/classname="([^"]*)"/.exec(m[1])?.[1] ?? ""),
     body: m[3] ?? "",
   }));
-  const full = (c) =>
-    file.includes("deno") ? c.name : `${c.classname} > ${c.name}`;
+  const full = (c) => file.includes("deno") ? c.name : `${c.classname} > ${c.name}`;
   const names = cases.map(full);
   let p = 0, f = 0, s = 0;
   for (const c of cases) {

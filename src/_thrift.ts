@@ -55,12 +55,10 @@ export const protocolClasses: Readonly<
 };
 
 /** Thrown by npm `thrift` protocols when the buffer ends inside a message. */
-export const InputBufferUnderrunError: new () => Error =
-  lib.InputBufferUnderrunError;
+export const InputBufferUnderrunError: new () => Error = lib.InputBufferUnderrunError;
 
 /** Thrift message types. */
-export const MessageType: ThriftModule["Thrift"]["MessageType"] =
-  lib.Thrift.MessageType;
+export const MessageType: ThriftModule["Thrift"]["MessageType"] = lib.Thrift.MessageType;
 
 /** The wire type of a struct, for skipping a message body. */
 export const STRUCT: number = lib.Thrift.Type.STRUCT;

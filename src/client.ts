@@ -6,11 +6,7 @@
  */
 import process from "node:process";
 import { protocolClasses } from "./_thrift.ts";
-import {
-  type Endpoint,
-  resolveConfig,
-  type ThriftClientConfig,
-} from "./config.ts";
+import { type Endpoint, resolveConfig, type ThriftClientConfig } from "./config.ts";
 import {
   type Caller,
   Connection,
@@ -167,9 +163,7 @@ export class ThriftClient<C> {
    * ```
    */
   connect(): Connection<C> {
-    const connection: Connection<C> = this.#newConnection(() =>
-      leaveScope(this, connection)
-    );
+    const connection: Connection<C> = this.#newConnection(() => leaveScope(this, connection));
     connection.open().catch(() => {}); // the error reaches the calls
     enterScope(this, connection);
     return connection;
@@ -185,8 +179,7 @@ export class ThriftClient<C> {
   autoconnect<A extends unknown[], R>(
     handler: (...args: A) => R,
   ): (...args: A) => Promise<Awaited<R>> {
-    const run = (thisArg: unknown, args: A) =>
-      this.#withConnection(handler, thisArg, args);
+    const run = (thisArg: unknown, args: A) => this.#withConnection(handler, thisArg, args);
     const wrapped = function (this: unknown, ...args: A): Promise<Awaited<R>> {
       return run(this, args);
     };

@@ -141,9 +141,7 @@ function parseBoolean(
 
 function parseMillis(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
-  const n = typeof value === "string" && value.trim() !== ""
-    ? Number(value)
-    : value;
+  const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
   if (typeof n === "number" && Number.isFinite(n) && n > 0) return n;
   throw new ConfigError(
     `Invalid ${name} ${quoted(value)}: expected a positive finite number`,
@@ -200,8 +198,7 @@ function readTls(
   config: Readonly<Record<string, unknown>>,
   ssl: SslOptions,
 ): Tls {
-  const at = (option: unknown, key: string, name: string) =>
-    pick(config, option, key, name);
+  const at = (option: unknown, key: string, name: string) => pick(config, option, key, name);
   const validate = at(ssl.validate, "SSL_VALIDATE", "ssl.validate");
   const ca = at(ssl.caCerts, "SSL_CA_CERTS", "ssl.caCerts");
   const serverName = at(ssl.serverName, "SSL_SERVER_NAME", "ssl.serverName");
@@ -315,12 +312,8 @@ function httpLocation(url: URL, tls: Tls): Location {
   return {
     label,
     httpUrl: label,
-    ...(secure
-      ? { httpTls: tlsFor(tls, url.hostname.replace(/^\[(.*)\]$/, "$1")) }
-      : {}),
-    ...(user || password
-      ? { authorization: "Basic " + btoa(`${user}:${password}`) }
-      : {}),
+    ...(secure ? { httpTls: tlsFor(tls, url.hostname.replace(/^\[(.*)\]$/, "$1")) } : {}),
+    ...(user || password ? { authorization: "Basic " + btoa(`${user}:${password}`) } : {}),
   };
 }
 
@@ -329,9 +322,7 @@ function locate(value: unknown, name: string, tls: Tls): Location {
   if (value instanceof URL) value = value.href;
   if (typeof value !== "string" || value.trim() === "") {
     throw new ConfigError(
-      `Invalid ${name} ${
-        quoted(value)
-      }: expected a URL such as "${DEFAULT_TRANSPORT}"`,
+      `Invalid ${name} ${quoted(value)}: expected a URL such as "${DEFAULT_TRANSPORT}"`,
     );
   }
   const text = value.trim();
@@ -368,8 +359,7 @@ export function resolveConfig(config: ThriftClientConfig = {}): Endpoint {
   }
   const raw = config as Readonly<Record<string, unknown>>;
   const options = config as ThriftClientOptions;
-  const at = (option: unknown, key: string, name: string) =>
-    pick(raw, option, key, name);
+  const at = (option: unknown, key: string, name: string) => pick(raw, option, key, name);
   const ssl = options.ssl ?? {};
   const transport = "transport" in options && options.transport !== undefined
     ? { value: options.transport as unknown, name: "transport" }

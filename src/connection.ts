@@ -4,12 +4,7 @@
  *
  * @module
  */
-import {
-  InputBufferUnderrunError,
-  type Protocol,
-  type ProtocolClass,
-  STRUCT,
-} from "./_thrift.ts";
+import { InputBufferUnderrunError, type Protocol, type ProtocolClass, STRUCT } from "./_thrift.ts";
 import type { Endpoint } from "./config.ts";
 import {
   ClosedError,

@@ -48,9 +48,7 @@ export class OutputTransport {
 
   /** Appends bytes (or UTF-8 text, from the JSON protocol) to the current message. */
   write(data: Buffer | Uint8Array | string): void {
-    const chunk = typeof data === "string"
-      ? Buffer.from(data, "utf8")
-      : data as Buffer;
+    const chunk = typeof data === "string" ? Buffer.from(data, "utf8") : data as Buffer;
     this.#chunks.push(chunk);
     this.#size += chunk.length;
   }

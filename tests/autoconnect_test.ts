@@ -45,9 +45,7 @@ describe("autoconnect", () => {
           return await response.json();
         }),
       );
-      answers.forEach((answer, n) =>
-        assert.deepEqual(answer, { n, sum: n + 1000 })
-      );
+      answers.forEach((answer, n) => assert.deepEqual(answer, { n, sum: n + 1000 }));
       await backend.waitForConnections(0, 5000);
       assert.equal(backend.totalConnections(), 200);
     },

@@ -7,8 +7,7 @@ import { ConfigError, ThriftClient } from "../mod.ts";
 import { resolveConfig } from "../src/config.ts";
 import { Calculator } from "./helpers/calculator.ts";
 
-const make = (config: Record<string, unknown>) =>
-  new ThriftClient(Calculator.Client, config);
+const make = (config: Record<string, unknown>) => new ThriftClient(Calculator.Client, config);
 
 function rejects(config: Record<string, unknown>, pattern: RegExp): void {
   assert.throws(() => make(config), (error: unknown) => {
@@ -42,9 +41,8 @@ describe("transport URLs", () => {
   it("parses tcp with a default port and ignores path, query and fragment", () => {
     const a = resolveConfig({ transport: "tcp://127.0.0.1" }).target;
     assert.equal(a?.kind === "tcp" && a.port, 9090);
-    const b =
-      resolveConfig({ transport: "tcp://localhost:1234/some/path?x=1#frag" })
-        .target;
+    const b = resolveConfig({ transport: "tcp://localhost:1234/some/path?x=1#frag" })
+      .target;
     assert.equal(b?.kind === "tcp" && `${b.host}:${b.port}`, "localhost:1234");
   });
 
@@ -55,14 +53,12 @@ describe("transport URLs", () => {
   });
 
   it("accepts a URL object", () => {
-    const target =
-      resolveConfig({ transport: new URL("tcp://example.com:7") }).target;
+    const target = resolveConfig({ transport: new URL("tcp://example.com:7") }).target;
     assert.equal(target?.kind === "tcp" && target.port, 7);
   });
 
   it("parses tcps with TLS that validates by default", () => {
-    const target =
-      resolveConfig({ transport: "tcps://localhost:5533/" }).target;
+    const target = resolveConfig({ transport: "tcps://localhost:5533/" }).target;
     assert.deepEqual(target?.tls, { validate: true, serverName: "localhost" });
   });
 
@@ -234,8 +230,7 @@ describe("options and seed keys", () => {
   it("reads caCerts from a path or PEM text and rejects an unreadable path", () => {
     const dir = mkdtempSync(join(tmpdir(), "thrift-config-"));
     try {
-      const pem =
-        "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+      const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
       writeFileSync(join(dir, "ca.pem"), pem);
       const fromFile = resolveConfig({
         transport: "tcps://h:1",

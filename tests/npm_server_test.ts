@@ -16,11 +16,7 @@ import thriftModule from "thrift";
 import CalculatorModule from "./gen/Calculator.js";
 import GreeterModule from "./gen/Greeter.js";
 import testTypesModule from "./gen/test_types.js";
-import {
-  type NpmServer,
-  type NpmServerOptions,
-  startNpmServer,
-} from "./helpers/npm_server.ts";
+import { type NpmServer, type NpmServerOptions, startNpmServer } from "./helpers/npm_server.ts";
 
 // ---- minimal local types for the npm client side ----
 
@@ -99,8 +95,7 @@ function timedTest(name: string, body: () => Promise<void>): void {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () =>
-          reject(new Error(`${name}: timed out after ${TEST_TIMEOUT_MS} ms`)),
+        () => reject(new Error(`${name}: timed out after ${TEST_TIMEOUT_MS} ms`)),
         TEST_TIMEOUT_MS,
       );
     });
@@ -144,9 +139,7 @@ async function openClient(
   opts: NpmServerOptions,
 ): Promise<NpmClient> {
   const options: ConnectionOptions = {
-    transport: opts.framed
-      ? thrift.TFramedTransport
-      : thrift.TBufferedTransport,
+    transport: opts.framed ? thrift.TFramedTransport : thrift.TBufferedTransport,
     protocol: {
       binary: thrift.TBinaryProtocol,
       compact: thrift.TCompactProtocol,
@@ -273,9 +266,7 @@ for (const unix of [false, true]) {
   for (const protocol of ["binary", "compact", "json"] as const) {
     for (const framed of [false, true]) {
       const opts: NpmServerOptions = { unix, protocol, framed };
-      const label = `${unix ? "unix" : "tcp"} ${protocol} ${
-        framed ? "framed" : "buffered"
-      }`;
+      const label = `${unix ? "unix" : "tcp"} ${protocol} ${framed ? "framed" : "buffered"}`;
       timedTest(`npm server, npm client: ${label}`, async () => {
         await using server = await startNpmServer(opts);
         assert.match(

@@ -13,11 +13,7 @@ import { connect as netConnect, type Socket } from "node:net";
 import process from "node:process";
 import { test } from "node:test";
 import { connect as tlsConnect } from "node:tls";
-import {
-  constants as zlibConstants,
-  deflateSync,
-  inflateSync,
-} from "node:zlib";
+import { constants as zlibConstants, deflateSync, inflateSync } from "node:zlib";
 import thriftModule from "thrift";
 import CalculatorModule from "./gen/Calculator.js";
 import GreeterModule from "./gen/Greeter.js";
@@ -562,9 +558,7 @@ function httpClient(
     // then still reuses the closed socket for a later call ("socket hang up" or a hang).
     headers,
     https: opts.transport === "https",
-    nodeOptions: opts.transport === "https"
-      ? { ca: readFileSync(getCerts().caCert) }
-      : {},
+    nodeOptions: opts.transport === "https" ? { ca: readFileSync(getCerts().caCert) } : {},
   });
   conn.on("error", (err) => errors.push(err));
   return {

@@ -141,8 +141,7 @@ async function until(what: string, check: () => boolean): Promise<void> {
   assert.ok(check(), `timed out waiting until ${what}`);
 }
 
-const sleep = (ms: number): Promise<void> =>
-  new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function tcp(port: number, tls?: TlsSettings, host = "127.0.0.1"): DialTarget {
   return {
@@ -161,8 +160,7 @@ function unix(path: string, tls?: TlsSettings): DialTarget {
 const dial = (
   target: DialTarget,
   handlers: StreamHandlers,
-): Promise<ByteStream> =>
-  runtime().dial(target, handlers, AbortSignal.timeout(5_000));
+): Promise<ByteStream> => runtime().dial(target, handlers, AbortSignal.timeout(5_000));
 
 const patterned = (size: number): Uint8Array =>
   Uint8Array.from({ length: size }, (_, i) => (i * 31 + (i >> 8)) & 0xff);
@@ -440,9 +438,7 @@ describe(`runtime fetchWith (${runtime().name})`, () => {
       s.on("close", () => open.delete(s));
     });
     server.on("tlsClientError", () => {});
-    await new Promise<void>((resolve) =>
-      server.listen(0, "127.0.0.1", resolve)
-    );
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const address = server.address() as net.AddressInfo;
     return {
       port: address.port,
@@ -535,9 +531,7 @@ describe(`runtime fetchWith (${runtime().name})`, () => {
 
   it("uses plain fetch without TLS settings", T, async () => {
     const server = http.createServer((_req, res) => res.end("plain"));
-    await new Promise<void>((resolve) =>
-      server.listen(0, "127.0.0.1", resolve)
-    );
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     try {
       const { port } = server.address() as net.AddressInfo;
       const res = await runtime().fetchWith(undefined)(

@@ -6,7 +6,7 @@
  * @module
  */
 import { isIP } from "node:net";
-import { checkServerIdentity, type PeerCertificate } from "node:tls";
+import { checkServerIdentity } from "node:tls";
 import type {
   ByteStream,
   DialTarget,
@@ -15,86 +15,15 @@ import type {
   StreamHandlers,
   TlsSettings,
 } from "../transport/byte_stream.ts";
+import { bareHost, concatChunks, connectError, streamError } from "./_errors.ts";
 import {
-  bareHost,
-  concatChunks,
-  connectError,
-  streamError,
-} from "./_errors.ts";
-
-/** The sliver of Bun's `Socket` this adapter uses. */
-interface BunSocket {
-  readonly authorized: boolean;
-  write(data: Uint8Array): number;
-  end(): void;
-  terminate(): void;
-  setNoDelay(noDelay?: boolean): boolean;
-  getPeerCertificate(): PeerCertificate;
-}
-
-/** Bun's socket handlers, as this adapter sets them. */
-interface BunSocketHandler {
-  binaryType: "uint8array";
-  open(socket: BunSocket): void;
-  handshake(
-    socket: BunSocket,
-    success: boolean,
-    authorizationError: Error | null,
-  ): void;
-  data(socket: BunSocket, chunk: Uint8Array): void;
-  drain(socket: BunSocket): void;
-  close(socket: BunSocket, error?: Error): void;
-  error(socket: BunSocket, error: Error): void;
-  connectError(socket: BunSocket, error: Error): void;
-}
-
-/** Bun's TLS options, for sockets and for `fetch`. */
-interface BunTls {
-  rejectUnauthorized: boolean;
-  ca?: string;
-  cert?: string;
-  key?: string;
-  serverName?: string;
-  checkServerIdentity?: (
-    host: string,
-    cert: PeerCertificate,
-  ) => Error | undefined;
-}
-
-type BunConnectOptions =
-  & ({ hostname: string; port: number } | { unix: string })
-  & { socket: BunSocketHandler; tls?: BunTls };
-
-function bunConnect(options: BunConnectOptions): Promise<BunSocket> {
-  return (globalThis as unknown as { Bun: { connect: typeof bunConnect } }).Bun
-    .connect(options);
-}
-
-function bunTls(tls: TlsSettings): BunTls {
-  const name = bareHost(tls.serverName);
-  const { ca, cert, key } = tls;
-  return {
-    rejectUnauthorized: tls.validate,
-    ca,
-    cert,
-    key,
-    ...(isIP(name) ? {} : { serverName: name }),
-  };
-}
-
-/** Why a validated peer must be refused, or undefined when it passes (chain and name). */
-function peerProblem(
-  socket: BunSocket,
-  tls: TlsSettings,
-  authError: Error | null,
-): Error | undefined {
-  if (authError) return authError;
-  if (!socket.authorized) return new Error("peer certificate not authorized");
-  return checkServerIdentity(
-    bareHost(tls.serverName),
-    socket.getPeerCertificate(),
-  );
-}
+  bunConnect,
+  type BunSocket,
+  type BunSocketHandler,
+  type BunTls,
+  bunTls,
+  peerProblem,
+} from "./bun_api.ts";
 
 async function dial(
   target: DialTarget,
@@ -169,9 +98,7 @@ async function dial(
       // Bun reports an unauthorized peer here and may carry on: refuse it before any write.
       handshake(s, _success, authError) {
         socket = s;
-        const problem = target.tls?.validate
-          ? peerProblem(s, target.tls, authError)
-          : undefined;
+        const problem = target.tls?.validate ? peerProblem(s, target.tls, authError) : undefined;
         if (problem) fail(problem);
         else ready(s);
       },

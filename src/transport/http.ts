@@ -6,6 +6,7 @@
  */
 import type { Endpoint } from "../config.ts";
 import {
+  ConnectError,
   ProtocolError,
   ThriftClientError,
   TimeoutError,
@@ -19,9 +20,7 @@ const THRIFT_TYPE = "application/x-thrift";
 
 function requestHeaders(endpoint: Endpoint, message: OutgoingMessage): Headers {
   const option = endpoint.headers;
-  const extra = typeof option === "function"
-    ? option({ method: message.method })
-    : option;
+  const extra = typeof option === "function" ? option({ method: message.method }) : option;
   const headers = new Headers(extra);
   headers.set("content-type", THRIFT_TYPE);
   if (!headers.has("accept")) headers.set("accept", THRIFT_TYPE);
@@ -60,13 +59,20 @@ export function httpChannel(
     message: OutgoingMessage,
     signal: AbortSignal,
   ) => {
-    const response = await fetch(url, {
-      method: "POST",
-      body: bytes as Uint8Array<ArrayBuffer>,
-      headers: requestHeaders(endpoint, message),
-      redirect: "manual",
-      signal,
-    });
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method: "POST",
+        body: bytes as Uint8Array<ArrayBuffer>,
+        headers: requestHeaders(endpoint, message),
+        redirect: "manual",
+        signal,
+      });
+    } catch (error) {
+      if (signal.aborted) throw signal.reason ?? error;
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new ConnectError(`Cannot connect to "${endpoint.label}": ${reason}`, { cause: error });
+    }
     if (response.status < 200 || response.status > 299) {
       throw await statusError(endpoint, response);
     }

@@ -26,9 +26,7 @@ export class ReadBuffer {
     if (this.#end + chunk.length > this.#buf.length) {
       const live = this.#end - this.#start;
       const size = Math.max(this.#buf.length, (live + chunk.length) * 2);
-      const next = size > this.#buf.length
-        ? Buffer.allocUnsafe(size)
-        : this.#buf;
+      const next = size > this.#buf.length ? Buffer.allocUnsafe(size) : this.#buf;
       this.#buf.copy(next, 0, this.#start, this.#end);
       this.#buf = next;
       this.#pos -= this.#start;

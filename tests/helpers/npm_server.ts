@@ -183,9 +183,7 @@ export async function startNpmServer(
   const protocol = PROTOCOLS[protocolName];
   if (!protocol) throw new Error(`unknown protocol ${protocolName}`);
   const options: ServerOptions = {
-    transport: opts.framed
-      ? thrift.TFramedTransport
-      : thrift.TBufferedTransport,
+    transport: opts.framed ? thrift.TFramedTransport : thrift.TBufferedTransport,
     protocol,
   };
 
@@ -234,9 +232,7 @@ export async function startNpmServer(
     changed();
   });
 
-  const dir = opts.unix
-    ? mkdtempSync(join(tmpdir(), "npm-thrift-"))
-    : undefined;
+  const dir = opts.unix ? mkdtempSync(join(tmpdir(), "npm-thrift-")) : undefined;
   const path = dir ? join(dir, "thrift.sock") : undefined;
   try {
     await new Promise<void>((resolve, reject) => {

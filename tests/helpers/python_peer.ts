@@ -8,13 +8,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import {
-  existsSync,
-  mkdtempSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-} from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -62,8 +56,7 @@ let genDir: string | undefined;
  */
 function generatedCode(): string {
   if (genDir) return genDir;
-  const version =
-    spawnSync("thrift", ["--version"], { encoding: "utf8" }).stdout ?? "";
+  const version = spawnSync("thrift", ["--version"], { encoding: "utf8" }).stdout ?? "";
   const hash = createHash("sha256").update(readFileSync(IDL)).update(version)
     .digest("hex");
   const dir = join(tmpdir(), `thrift-peer-gen-${hash.slice(0, 16)}`);
@@ -76,9 +69,7 @@ function generatedCode(): string {
     if (result.status !== 0) {
       rmSync(staging, { recursive: true, force: true });
       throw new Error(
-        `thrift --gen py failed (${
-          result.error ?? `status ${result.status}`
-        }): ${result.stderr}`,
+        `thrift --gen py failed (${result.error ?? `status ${result.status}`}): ${result.stderr}`,
       );
     }
     try {
@@ -198,9 +189,7 @@ export async function startPythonPeer(opts: PeerOptions): Promise<PythonPeer> {
     throw new Error(`transport ${opts.transport} needs tls options`);
   }
   const unix = opts.transport === "unix" || opts.transport === "unixs";
-  const tempDir = unix
-    ? mkdtempSync(join(tmpdir(), "thrift-peer-"))
-    : undefined;
+  const tempDir = unix ? mkdtempSync(join(tmpdir(), "thrift-peer-")) : undefined;
   const socketPath = tempDir ? join(tempDir, "peer.sock") : undefined;
 
   let args: string[];

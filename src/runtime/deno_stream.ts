@@ -1,0 +1,100 @@
+/**
+ * A `ByteStream` over a `Deno.Conn`: one read loop, one ordered writer with coalescing.
+ *
+ * @module
+ */
+import type { ByteStream, DialTarget, StreamHandlers } from "../transport/byte_stream.ts";
+import { concatChunks, streamError } from "./_errors.ts";
+
+/** Bytes asked for per read; each chunk handed on is a copy of what was read. */
+const READ_SIZE = 64 * 1024;
+
+/** Closes a conn that may be closed already. */
+export function safeClose(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch { /* already closed */ }
+}
+
+/** Wraps an open conn; `handlers` get what it reads and, once, how it ended. */
+export function denoStream(
+  conn: Deno.Conn,
+  target: DialTarget,
+  handlers: StreamHandlers,
+): ByteStream {
+  let closed = false;
+  let ending = false;
+  let queue: Uint8Array[] = [];
+  let writing = false;
+  let written: Promise<void> = Promise.resolve();
+  const { promise: gone, resolve: markGone } = Promise.withResolvers<void>();
+  const finish = (error?: Error): void => {
+    if (closed) return;
+    closed = true;
+    queue = [];
+    safeClose(conn);
+    handlers.onClose(error);
+    markGone();
+  };
+  const readLoop = async (): Promise<void> => {
+    const buffer = new Uint8Array(READ_SIZE);
+    try {
+      for (
+        let n = await conn.read(buffer);
+        n !== null;
+        n = await conn.read(buffer)
+      ) {
+        if (closed) return;
+        if (n > 0) handlers.onData(buffer.slice(0, n));
+      }
+      finish(); // A clean EOF is not an error here; the core knows whether a call was pending.
+    } catch (error) {
+      if (!closed) finish(streamError(target, "read from", error));
+    }
+  };
+  // One writer at a time; conn.write may write part of a chunk, and queued chunks coalesce.
+  const pump = async (): Promise<void> => {
+    try {
+      while (queue.length > 0 && !closed) {
+        const chunk = concatChunks(queue);
+        queue = [];
+        for (let off = 0; off < chunk.length && !closed;) {
+          off += await conn.write(chunk.subarray(off));
+        }
+      }
+    } catch (error) {
+      if (!closed) finish(streamError(target, "write to", error));
+    } finally {
+      writing = false;
+    }
+  };
+  const drainThenClose = async (): Promise<void> => {
+    await written;
+    if (closed) return;
+    try {
+      await conn.closeWrite(); // flushes (TLS: sends close_notify) before the FIN
+    } catch { /* the peer is gone already: closing is all that is left */ }
+    finish();
+  };
+  void readLoop();
+  return {
+    write(bytes: Uint8Array): void {
+      if (closed || ending || bytes.length === 0) return;
+      queue.push(bytes.slice()); // The caller may reuse its buffer once write returns.
+      if (!writing) {
+        writing = true;
+        written = pump();
+      }
+    },
+    close(): void {
+      finish();
+    },
+    end(): Promise<void> {
+      if (!ending && !closed) {
+        ending = true;
+        void drainThenClose();
+      }
+      return gone;
+    },
+  };
+}
