@@ -366,7 +366,7 @@ export class Connection<C> implements Caller {
       `Connection to "${this.#kit.endpoint.label}" was closed`,
     );
     this.#closedNow();
-    await channel?.end();
+    if (channel) await endWithin(channel, this.#kit.endpoint.timeout);
   }
 
   /** Closes at once (see `close()`). */
@@ -378,4 +378,13 @@ export class Connection<C> implements Caller {
   [Symbol.asyncDispose](): Promise<void> {
     return this.end();
   }
+}
+
+/** Ends a channel gracefully, or closes it when the peer does not take the bytes in time. */
+async function endWithin(channel: Channel, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<void>((resolve) => timer = setTimeout(resolve, ms));
+  await Promise.race([channel.end(), late]);
+  clearTimeout(timer);
+  channel.close();
 }

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import * as tls from "node:tls";
-import { ConnectError } from "../src/errors.ts";
+import { ConnectError, TransportError } from "../src/errors.ts";
 import { runtime } from "../src/runtime/detect.ts";
 import type {
   ByteStream,
@@ -35,8 +35,11 @@ const CLIENT = { cert: pem(certs.clientCert), key: pem(certs.clientKey) };
 const dir = mkdtempSync(join(tmpdir(), "thrift-runtime-"));
 let sockets = 0;
 
-/** "echo" answers each chunk, "sink" only counts, "hangup" ends at once, "silent" never speaks. */
-type Mode = "echo" | "sink" | "hangup" | "silent";
+/**
+ * "echo" answers each chunk, "sink" only counts, "hangup" ends at once, "reset" resets the
+ * connection when data arrives, "silent" never speaks.
+ */
+type Mode = "echo" | "sink" | "hangup" | "reset" | "silent";
 
 interface TestServer extends AsyncDisposable {
   readonly port: number;
@@ -58,6 +61,7 @@ async function startServer(
     socket.on("error", () => {});
     if (mode === "hangup") return void socket.end();
     socket.on("data", (chunk: Uint8Array) => {
+      if (mode === "reset") return void socket.resetAndDestroy();
       state.received += chunk.length;
       if (mode === "echo") socket.write(chunk);
     });
@@ -205,20 +209,16 @@ async function rejectsConnect(
   return error;
 }
 
-const verified = (
-  serverName: string,
-  ca: string | undefined = CA,
-): TlsSettings => ({
+const verified = (serverName: string, ca: string | undefined = CA): TlsSettings => ({
   validate: true,
   ca,
   serverName,
 });
+const LOOSE: TlsSettings = { validate: false, serverName: "localhost" };
 
 describe(`runtime adapter (${runtime().name})`, () => {
-  after(() => {
-    rmSync(dir, { recursive: true, force: true });
-    certs[Symbol.dispose]();
-  });
+  // The certificates are shared by every test file of the process: not disposed here.
+  after(() => rmSync(dir, { recursive: true, force: true }));
 
   it("round-trips 1 MiB over tcp, in order", T, async () => {
     await using server = await startServer({});
@@ -264,6 +264,23 @@ describe(`runtime adapter (${runtime().name})`, () => {
     await stream.end();
     await sleep(50);
     assert.deepEqual(rec.closes, [undefined]);
+  });
+
+  it("calls onClose once with a TransportError when the peer resets", T, async () => {
+    await using server = await startServer({ mode: "reset" });
+    const rec = recorder();
+    const stream = await dial(tcp(server.port), rec);
+    stream.write(new Uint8Array([1]));
+    const error = await rec.closed;
+    assert.ok(error instanceof TransportError, `not a TransportError: ${error}`);
+    assert.match(
+      error.message,
+      new RegExp(`^Cannot (read from|write to) "tcp://127.0.0.1:${server.port}": `),
+    );
+    assert.ok(error.cause !== undefined);
+    stream.close();
+    await sleep(50);
+    assert.equal(rec.closes.length, 1);
   });
 
   it("close() is idempotent and onClose runs exactly once", T, async () => {
@@ -335,41 +352,21 @@ describe(`runtime adapter (${runtime().name})`, () => {
     }
   });
 
-  it(
-    "rejects a certificate from another CA before sending a byte",
-    T,
-    async () => {
-      await using server = await startServer({ tls: SERVER });
+  const refused: [string, tls.TlsOptions, (name: string) => TlsSettings][] = [
+    ["a certificate from another CA", SERVER, (n) => verified(n, OTHER_CA)],
+    ["a self-signed certificate without a CA", SELF_SIGNED, (n) => verified(n, undefined)],
+    ["a certificate that does not name the server", SERVER, () => verified("wrong.example")],
+  ];
+  for (const [what, cert, settings] of refused) {
+    it(`rejects ${what} before sending a byte`, T, async () => {
+      await using server = await startServer({ tls: cert });
       for (const name of ["127.0.0.1", "localhost"]) {
-        await rejectsConnect(
-          tcp(server.port, verified(name, OTHER_CA)),
-          /TLS validation failed/,
-        );
+        await rejectsConnect(tcp(server.port, settings(name)), /TLS validation failed/);
       }
       await until("the server let go", () => server.live() === 0);
       assert.equal(server.received, 0);
-    },
-  );
-
-  it("rejects a self-signed certificate when no CA is given", T, async () => {
-    await using server = await startServer({ tls: SELF_SIGNED });
-    for (const name of ["127.0.0.1", "localhost"]) {
-      await rejectsConnect(
-        tcp(server.port, verified(name, undefined)),
-        /TLS validation failed/,
-      );
-    }
-    assert.equal(server.received, 0);
-  });
-
-  it("rejects a certificate that does not name the server", T, async () => {
-    await using server = await startServer({ tls: SERVER });
-    await rejectsConnect(
-      tcp(server.port, verified("wrong.example")),
-      /TLS validation failed/,
-    );
-    assert.equal(server.received, 0);
-  });
+    });
+  }
 
   it("rejects a certificate without the IP dialed", T, async () => {
     // 127.0.0.2 is loopback on Linux; elsewhere binding it may fail, and the test is moot.
@@ -387,8 +384,7 @@ describe(`runtime adapter (${runtime().name})`, () => {
 
   it("accepts a self-signed certificate with validate: false", T, async () => {
     await using server = await startServer({ tls: SELF_SIGNED });
-    const settings: TlsSettings = { validate: false, serverName: "localhost" };
-    await roundTrip(tcp(server.port, settings), server, 100_000);
+    await roundTrip(tcp(server.port, LOOSE), server, 100_000);
   });
 
   it("speaks TLS over a unix socket, and validates it", T, async () => {
@@ -480,23 +476,14 @@ describe(`runtime fetchWith (${runtime().name})`, () => {
 
   it("accepts an untrusted certificate with validate: false", T, async () => {
     await using server = await startHttps(SELF_SIGNED);
-    const fetch = runtime().fetchWith({
-      validate: false,
-      serverName: "localhost",
-    });
-    const res = await fetch(`https://127.0.0.1:${server.port}/`, post());
+    const res = await runtime().fetchWith(LOOSE)(`https://127.0.0.1:${server.port}/`, post());
     assert.equal(res.status, 200);
     assert.equal(await res.text(), "echo:hi");
   });
 
   it("returns a 302 as it is, without following it", T, async () => {
     await using server = await startHttps();
-    for (
-      const settings of [verified("127.0.0.1"), {
-        validate: false,
-        serverName: "localhost",
-      }]
-    ) {
+    for (const settings of [verified("127.0.0.1"), LOOSE]) {
       const res = await runtime().fetchWith(settings)(
         `https://127.0.0.1:${server.port}/moved`,
         post(),
@@ -509,12 +496,7 @@ describe(`runtime fetchWith (${runtime().name})`, () => {
 
   it("rejects with signal.reason when the request is aborted", T, async () => {
     await using server = await startHttps();
-    for (
-      const settings of [verified("127.0.0.1"), {
-        validate: false,
-        serverName: "localhost",
-      }]
-    ) {
+    for (const settings of [verified("127.0.0.1"), LOOSE]) {
       const reason = new Error("no more waiting");
       const controller = new AbortController();
       setTimeout(() => controller.abort(reason), 100);

@@ -37,6 +37,7 @@ function reason(error: unknown, target: DialTarget): string {
     case "PermissionDenied":
       return "permission denied";
   }
+  if (/failed to lookup address/i.test(error.message)) return "host not found"; // Deno DNS
   // Deno's rustls reports verification failures as InvalidData ("invalid peer certificate: ...").
   if (TLS_CODE.test(key) || /certificate/i.test(error.message)) {
     return `TLS validation failed: ${error.message}`;

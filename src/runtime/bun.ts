@@ -124,11 +124,12 @@ async function dial(
       ? { unix: target.path }
       : { hostname: bareHost(target.host), port: target.port };
     const tls = target.tls && bunTls(target.tls);
-    bunConnect({ ...where, socket: socketHandler, ...(tls ? { tls } : {}) })
-      .then((s) => {
-        socket ??= s;
-        if (state === "closed") s.terminate();
-      }, fail);
+    const options = { ...where, socket: socketHandler, ...(tls ? { tls } : {}) };
+    // Bun.connect throws at once on bad PEM text: that is a failed dial too.
+    new Promise<BunSocket>((ok) => ok(bunConnect(options))).then((s) => {
+      socket ??= s;
+      if (state === "closed") s.terminate();
+    }, fail);
   });
 }
 

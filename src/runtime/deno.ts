@@ -1,9 +1,9 @@
 /**
- * The Deno adapter: `Deno.connect` (tcp, unix) and `fetch` with `Deno.createHttpClient`.
+ * The Deno adapter: `Deno.connect` for tcp and unix, `fetch` with `Deno.createHttpClient`.
  *
- * `node:tls` / `node:https` (in `deno_node_tls.ts`) take over where Deno's own API cannot:
- * TLS sockets (an aborted `Deno.connectTls` handshake keeps its socket), and https without
- * validation or with a server name that is not the URL's host.
+ * `node:tls` (`deno_node_tls.ts`) and `node:https` (`deno_node_https.ts`) take over where
+ * Deno's own API cannot do the job: TLS sockets, and https without validation or with a
+ * server name that is not the URL's host.
  *
  * @module
  */
@@ -46,8 +46,7 @@ async function dial(
   signal: AbortSignal,
 ): Promise<ByteStream> {
   signal.throwIfAborted();
-  // Deno.connectTls cannot release a socket whose handshake is aborted (close waits for the
-  // handshake to finish, i.e. forever with a stalled peer), so every TLS dial uses node:tls.
+  // Not Deno.connectTls: an aborted handshake would keep its socket (see deno_node_tls.ts).
   if (target.tls) return await dialNodeTls(target, handlers, signal);
   const opening = target.kind === "unix"
     ? Deno.connect({ transport: "unix", path: target.path })

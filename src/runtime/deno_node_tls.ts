@@ -1,7 +1,8 @@
 /**
- * `node:tls` and `node:https` for what Deno's own TLS cannot do: skip validation
- * (`validate: false`), run TLS over a unix socket, and check a server name that is not the
- * host dialed. Used by the Deno adapter only.
+ * TLS sockets on `node:tls`, for the Deno adapter only. Deno's own `Deno.connectTls` cannot
+ * skip validation, run over a unix socket, check a server name other than the host dialed,
+ * or release a socket whose handshake is aborted (its `close()` waits for the handshake to
+ * finish: with a stalled peer, forever). `node:tls` in Deno does all four.
  *
  * @module
  */
@@ -71,7 +72,12 @@ export function dialNodeTls(
     },
   };
   socket.on("data", (chunk: Uint8Array) => {
-    if (!closed) handlers.onData(new Uint8Array(chunk)); // a copy, not a pooled Buffer
+    if (closed) return;
+    try {
+      handlers.onData(new Uint8Array(chunk)); // a copy, not a pooled Buffer
+    } catch (error) { // as in the other adapters, a throwing receiver ends the stream
+      finish(streamError(target, "read from", error));
+    }
   });
   return new Promise<ByteStream>((resolve, reject) => {
     const fail = (error: unknown): void => {
