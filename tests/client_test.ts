@@ -178,6 +178,41 @@ describe("connections", () => {
   );
 });
 
+describe("ThriftClient teardown", () => {
+  it("close() closes the shared transport and every open connection at once", T, async () => {
+    await using server = await startNpmServer();
+    const thrift = new ThriftClient(Calculator.Client, { transport: server.url });
+    await thrift.transport.open();
+    const a = thrift.connect();
+    const b = thrift.connect();
+    const pending = [
+      a.client.sleep(5000),
+      b.client.sleep(5000),
+      thrift.transport.client.sleep(5000),
+    ];
+    await server.waitForConnections(3);
+    const outcomes = Promise.allSettled(pending);
+    await thrift.close();
+    for (const outcome of await outcomes) {
+      assert.ok(outcome.status === "rejected" && outcome.reason instanceof ClosedError);
+    }
+    await server.waitForConnections(0);
+  });
+
+  it("await using waits for calls in flight on every connection", T, async () => {
+    await using server = await startNpmServer();
+    let slow: Promise<number>;
+    {
+      await using thrift = new ThriftClient(Calculator.Client, { transport: server.url });
+      const conn = thrift.connect();
+      slow = conn.client.sleep(100);
+      await conn.open();
+    }
+    assert.equal(await slow, 100);
+    await server.waitForConnections(0);
+  });
+});
+
 describe("alwaysConnect", () => {
   it(
     "with the default, each call outside a scope gets its own connection",

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createServer, type Socket } from "node:net";
 import { describe, it } from "node:test";
 import {
+  ConnectError,
   ProtocolError,
   ThriftClient,
   ThriftClientError,
@@ -194,4 +195,29 @@ describe("faults", () => {
       await server.waitForConnections(0, 5000);
     },
   );
+
+  it("bytes that are not zlib on a zlib connection are a ProtocolError", T, async () => {
+    await using server = await rawServer((socket) => socket.write("definitely not deflate"));
+    const thrift = new ThriftClient(Calculator.Client, { transport: server.url, zlib: true });
+    await assert.rejects(thrift.client.add(1, 2), /Cannot inflate data from/);
+  });
+
+  it("a TLS server that never handshakes is a ConnectError after connectTimeout", T, async () => {
+    await using server = await rawServer(() => {}); // accepts TCP, never answers the hello
+    const thrift = new ThriftClient(Calculator.Client, {
+      transport: server.url.replace("tcp:", "tcps:"),
+      connectTimeout: 200,
+    });
+    const started = Date.now();
+    await assert.rejects(thrift.client.add(1, 2), (error: Error) => {
+      assert.ok(error instanceof ConnectError, String(error));
+      assert.match(error.message, /no answer within 200 ms/);
+      return true;
+    });
+    assert.ok(Date.now() - started < 3000);
+    for (let i = 0; server.live() > 0 && i < 40; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(server.live(), 0, "the abandoned socket was released");
+  });
 });
