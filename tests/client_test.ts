@@ -153,6 +153,37 @@ describe("connections", () => {
     await assert.rejects(conn.client.add(1, 1), ClosedError);
   });
 
+  it("connects to an IPv6 literal", T, async () => {
+    let accepted = 0;
+    const server = createServer((socket) => {
+      accepted++;
+      socket.on("error", () => {});
+    });
+    await new Promise<void>((resolve) => server.listen(0, "::1", resolve));
+    const { port } = server.address() as { port: number };
+    const thrift = new ThriftClient(Calculator.Client, { transport: `tcp://[::1]:${port}` });
+    const conn = thrift.connect();
+    await conn.open();
+    assert.equal(accepted, 1);
+    await conn.close();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it("thrift.client uses the connect() connection in the same async context", T, async () => {
+    await using server = await startNpmServer();
+    const thrift = new ThriftClient(Calculator.Client, {
+      transport: server.url,
+      alwaysConnect: false,
+    });
+    {
+      using _conn = thrift.connect();
+      assert.equal(await thrift.client.add(1, 2), 3);
+      assert.equal(await thrift.client.add(3, 4), 7);
+      assert.equal(server.totalConnections(), 1);
+    }
+    await assert.rejects(thrift.client.add(1, 2), /transport is not open/);
+  });
+
   it("a missing unix socket is a ConnectError", T, async () => {
     const thrift = new ThriftClient(Calculator.Client, {
       transport: "unix:/nonexistent/x.sock",
