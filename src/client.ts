@@ -157,14 +157,27 @@ export class ThriftClient<C> {
    * Returns a connection at once; it starts opening now and calls wait for it. Until it is
    * closed, `thrift.client` in this async context uses it too.
    *
+   * @param options `signal`: aborting it closes the connection, and the calls in flight
+   *   reject with `signal.reason`.
+   * @returns The connection.
+   *
    * @example Scoped connection
    * ```ts ignore
    * { using conn = thrift.connect(); await conn.client.add(1, 2); } // closed here
    * ```
    */
-  connect(): Connection<C> {
-    const connection: Connection<C> = this.#newConnection(() => leaveScope(this, connection));
-    connection.open().catch(() => {}); // the error reaches the calls
+  connect(options: { signal?: AbortSignal } = {}): Connection<C> {
+    const { signal } = options;
+    const onAbort = () => connection.abort(signal!.reason);
+    const connection: Connection<C> = this.#newConnection(() => {
+      signal?.removeEventListener("abort", onAbort);
+      leaveScope(this, connection);
+    });
+    if (signal?.aborted) connection.abort(signal.reason);
+    else {
+      signal?.addEventListener("abort", onAbort, { once: true });
+      connection.open().catch(() => {}); // the error reaches the calls
+    }
     enterScope(this, connection);
     return connection;
   }
@@ -192,14 +205,17 @@ export class ThriftClient<C> {
     args: A,
   ): Promise<Awaited<R>> {
     const connection = this.#newConnection();
+    // The client going away aborts the calls in flight, but only while the handler runs:
+    // Deno's legacy `request.signal` also aborts after every successful response.
+    const signal = args[0] instanceof Request ? args[0].signal : undefined;
+    const onAbort = () => connection.abort(signal!.reason);
     try {
       await connection.open();
-      return await runScoped(
-        this,
-        connection,
-        () => handler.apply(thisArg, args),
-      );
+      signal?.throwIfAborted();
+      signal?.addEventListener("abort", onAbort, { once: true });
+      return await runScoped(this, connection, () => handler.apply(thisArg, args));
     } finally {
+      signal?.removeEventListener("abort", onAbort);
       void connection.end();
     }
   }

@@ -71,6 +71,8 @@ export class Connection<C> implements Caller {
   #timers = new Map<number, ReturnType<typeof setTimeout>>();
   #abandoned = new Set<number>();
   #closeReason: Error | undefined;
+  #aborted: { reason: unknown } | undefined;
+  #ending: Promise<void> | undefined;
   readonly #onClosed: (() => void) | undefined;
 
   /** Made by `ThriftClient`; not meant to be built by hand. */
@@ -111,6 +113,7 @@ export class Connection<C> implements Caller {
     }
     this.#state = "opening";
     this.#closeReason = undefined;
+    this.#aborted = undefined;
     this.#buffer = new ReadBuffer();
     this.#protocol = new this.#kit.reader(this.#buffer, true, true);
     this.#raw = this.#newClient();
@@ -167,7 +170,7 @@ export class Connection<C> implements Caller {
       case "idle":
         return this.open().then(() => this.call(method, args));
       default:
-        return Promise.reject(this.#closedError(method));
+        return Promise.reject(this.#aborted ? this.#aborted.reason : this.#closedError(method));
     }
   }
 
@@ -318,7 +321,7 @@ export class Connection<C> implements Caller {
     );
   }
 
-  #rejectAll(error: Error): void {
+  #rejectAll(error: unknown): void {
     for (const key of Object.keys(this.#raw?._reqs ?? {})) {
       const seqid = Number(key);
       if (Number.isInteger(seqid)) this.#settle(seqid, error);
@@ -327,32 +330,49 @@ export class Connection<C> implements Caller {
 
   /** Closes at once; every call in flight rejects with a `ClosedError`. Idempotent. */
   close(): Promise<void> {
-    if (this.#state === "closed") return Promise.resolve();
-    if (this.#state === "idle") {
-      this.#closedNow();
-      return Promise.resolve();
-    }
     const label = this.#kit.endpoint.label;
-    this.#closeReason ??= new ClosedError(
-      `Connection to "${label}" was closed`,
-    );
+    this.#shutdown(new ClosedError(`Call to "${label}" aborted: the connection was closed`));
+    return Promise.resolve();
+  }
+
+  /**
+   * Closes at once like `close()`, but calls in flight reject with `reason` unchanged (as
+   * `fetch` does with `signal.reason`). Idempotent.
+   *
+   * @param reason What the calls in flight reject with.
+   */
+  abort(reason: unknown): void {
+    if (this.#state === "closed") return;
+    this.#aborted = { reason };
+    this.#shutdown(reason);
+  }
+
+  #shutdown(reason: unknown): void {
+    if (this.#state === "closed") return;
+    if (this.#state === "idle") return this.#closedNow();
+    const label = this.#kit.endpoint.label;
+    this.#closeReason ??= new ClosedError(`Connection to "${label}" was closed`, {
+      cause: reason,
+    });
     const channel = this.#channel;
     this.#channel = undefined;
     this.#closedNow();
-    this.#ready = Promise.reject(this.#closeReason);
+    this.#ready = Promise.reject(this.#aborted ? this.#aborted.reason : this.#closeReason);
     this.#ready.catch(() => {});
-    this.#rejectAll(
-      new ClosedError(`Call to "${label}" aborted: the connection was closed`),
-    );
+    this.#rejectAll(reason);
     channel?.close();
-    return Promise.resolve();
   }
 
   /**
    * Stops new calls, waits for those in flight (each bounded by its timeout), then closes,
    * sending what is queued first. Idempotent.
    */
-  async end(): Promise<void> {
+  end(): Promise<void> {
+    this.#ending ??= this.#end().finally(() => this.#ending = undefined);
+    return this.#ending;
+  }
+
+  async #end(): Promise<void> {
     if (this.#state === "opening") await this.#ready.catch(() => {});
     if (this.#state !== "open") return this.close();
     this.#state = "closing";
@@ -362,9 +382,7 @@ export class Connection<C> implements Caller {
     this.#drained = undefined;
     const channel = this.#channel;
     this.#channel = undefined;
-    this.#closeReason ??= new ClosedError(
-      `Connection to "${this.#kit.endpoint.label}" was closed`,
-    );
+    this.#closeReason ??= new ClosedError(`Connection to "${this.#kit.endpoint.label}" was closed`);
     this.#closedNow();
     if (channel) await endWithin(channel, this.#kit.endpoint.timeout);
   }

@@ -104,4 +104,30 @@ describe("autoconnect", () => {
       await backend.waitForConnections(0);
     },
   );
+
+  it("a client that goes away aborts the Thrift calls of its request", T, async () => {
+    await using backend = await startNpmServer();
+    const thrift = new ThriftClient(Calculator.Client, { transport: backend.url });
+    const outcome = Promise.withResolvers<unknown>();
+    await using app = serve(thrift.autoconnect(async (_request: Request) => {
+      try {
+        outcome.resolve(await thrift.client.sleep(5000));
+      } catch (error) {
+        outcome.resolve(error);
+      }
+      return new Response("too late");
+    }));
+    const controller = new AbortController();
+    const request = fetch(app.url, { signal: controller.signal }).catch(() => {});
+    await backend.waitForConnections(1);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the sleep call is on its way
+    const started = Date.now();
+    controller.abort();
+    const error = await outcome.promise;
+    assert.ok(error instanceof Error, `the call was not aborted: ${error}`);
+    assert.equal(error.name, "AbortError");
+    assert.ok(Date.now() - started < 2000);
+    await backend.waitForConnections(0);
+    await request;
+  });
 });

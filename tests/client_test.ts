@@ -77,6 +77,7 @@ describe("connections", () => {
       await using conn = thrift.connect();
       slow = conn.client.sleep(100);
       await conn.client.add(1, 1);
+      void conn.end(); // a second graceful close waits too, it does not cut the call short
     }
     assert.equal(await slow, 100);
     await server.waitForConnections(0);
@@ -182,6 +183,22 @@ describe("connections", () => {
       assert.equal(server.totalConnections(), 1);
     }
     await assert.rejects(thrift.client.add(1, 2), /transport is not open/);
+  });
+
+  it("connect({ signal }) rejects calls in flight with signal.reason when aborted", T, async () => {
+    await using server = await startNpmServer();
+    const thrift = new ThriftClient(Calculator.Client, { transport: server.url });
+    const controller = new AbortController();
+    const conn = thrift.connect({ signal: controller.signal });
+    const call = conn.client.sleep(5000);
+    await server.waitForConnections(1);
+    const reason = new Error("user gave up");
+    controller.abort(reason);
+    await assert.rejects(call, (error) => error === reason);
+    await assert.rejects(conn.client.add(1, 1), (error) => error === reason);
+    await server.waitForConnections(0);
+    const early = thrift.connect({ signal: AbortSignal.abort(reason) });
+    await assert.rejects(early.client.add(1, 1), (error) => error === reason);
   });
 
   it("a missing unix socket is a ConnectError", T, async () => {

@@ -31,6 +31,7 @@ interface MultiplexedProcessor {
 }
 
 interface ThriftServerApi {
+  setLogLevel(level: "error" | "warning" | "info" | "debug" | "trace"): void;
   createServer(
     service: unknown,
     handler: object,
@@ -54,6 +55,8 @@ interface TestTypes {
 }
 
 const thrift = thriftModule as unknown as ThriftServerApi;
+// the npm server warns on every reply it writes in the compact protocol ("SeqId already set")
+thrift.setLogLevel("info"); // npm thrift's quietest level: "error" also enables warnings
 const Calculator = CalculatorModule as unknown as GeneratedService;
 const Greeter = GreeterModule as unknown as GeneratedService;
 const { NotFound } = testTypesModule as unknown as TestTypes;
