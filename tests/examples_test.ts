@@ -74,13 +74,9 @@ async function checkApp(url: string): Promise<void> {
 
 describe("examples", () => {
   it("demo.ts serves Thrift data over Deno.serve", T, async () => {
-    await using app = await start(DENO, [
-      "run",
-      "-A",
-      "examples/demo.ts",
-      "--port",
-      "0",
-    ]);
+    // the flags of `deno task demo`
+    const flags = ["run", "-A", "--unstable-no-legacy-abort"];
+    await using app = await start(DENO, [...flags, "examples/demo.ts", "--port", "0"]);
     await checkApp(app.url);
   });
 

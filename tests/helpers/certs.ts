@@ -4,7 +4,7 @@
  * an unrelated second CA, and a self-signed server certificate.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -82,12 +82,9 @@ function makeLeaf(dir: string, name: string, ca: string, ext: string): void {
   ]);
 }
 
-let cached: TestCerts | undefined;
-
-/** Makes the certificates once per process; later calls return the same set. */
-export function testCerts(): TestCerts {
-  if (cached) return cached;
-  const dir = mkdtempSync(join(tmpdir(), "thrift-certs-"));
+/** Makes every file in a scratch folder, then moves it into place whole. */
+function generate(target: string): void {
+  const dir = mkdtempSync(`${target}-new-`);
   makeCa(dir, "ca");
   makeCa(dir, "otherca");
   makeLeaf(
@@ -114,6 +111,21 @@ export function testCerts(): TestCerts {
     "-addext",
     "subjectAltName=DNS:localhost,IP:127.0.0.1",
   ]);
+  try {
+    renameSync(dir, target);
+  } catch {
+    rmSync(dir, { recursive: true, force: true }); // another process made it first
+  }
+}
+
+let cached: TestCerts | undefined;
+
+/** Makes the certificates once per process; later calls return the same set. */
+export function testCerts(): TestCerts {
+  if (cached) return cached;
+  // One set per day, shared by the test processes (deno test runs no exit hooks to clean up)
+  const dir = join(tmpdir(), `thrift-client-test-certs-${new Date().toISOString().slice(0, 10)}`);
+  if (!existsSync(join(dir, "self.crt"))) generate(dir);
   const path = (f: string) => join(dir, f);
   cached = {
     dir,
