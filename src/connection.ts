@@ -114,6 +114,7 @@ export class Connection<C> implements Caller {
     this.#state = "opening";
     this.#closeReason = undefined;
     this.#aborted = undefined;
+    this.#abandoned.clear();
     this.#buffer = new ReadBuffer();
     this.#protocol = new this.#kit.reader(this.#buffer, true, true);
     this.#raw = this.#newClient();
@@ -191,7 +192,7 @@ export class Connection<C> implements Caller {
       this.#timers.set(
         message.seqid,
         setTimeout(() => {
-          this.#abandoned.add(message.seqid);
+          this.#abandon(message.seqid);
           this.#settle(
             message.seqid,
             new TimeoutError(
@@ -202,6 +203,14 @@ export class Connection<C> implements Caller {
       );
     }
     this.#channel!.send(bytes, message);
+  }
+
+  /** Remembers a timed-out call so its late reply is skipped; keeps the last 1024. */
+  #abandon(seqid: number): void {
+    this.#abandoned.add(seqid);
+    if (this.#abandoned.size > 1024) {
+      this.#abandoned.delete(this.#abandoned.values().next().value!);
+    }
   }
 
   /** The one settle path: clears the timer, then resolves or rejects the caller. */
@@ -302,9 +311,9 @@ export class Connection<C> implements Caller {
   }
 
   #fail(error: unknown): void {
-    const reason = this.#protocolError(error);
-    this.#lost(reason);
-    this.#channel?.close();
+    const channel = this.#channel;
+    this.#lost(this.#protocolError(error));
+    channel?.close();
   }
 
   /** The channel is gone: reject what waits, forget the channel. */
