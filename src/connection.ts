@@ -73,6 +73,7 @@ export class Connection<C> implements Caller {
   #closeReason: Error | undefined;
   #aborted: { reason: unknown } | undefined;
   #ending: Promise<void> | undefined;
+  #gate: PromiseWithResolvers<void> & { dial: AbortController } | undefined;
   readonly #onClosed: (() => void) | undefined;
 
   /** Made by `ThriftClient`; not meant to be built by hand. */
@@ -118,17 +119,24 @@ export class Connection<C> implements Caller {
     this.#buffer = new ReadBuffer();
     this.#protocol = new this.#kit.reader(this.#buffer, true, true);
     this.#raw = this.#newClient();
-    const ready = this.#openChannel().then((channel) => {
-      if (this.#ready !== ready) return channel.close(); // closed while opening
+    // Calls made meanwhile wait on this gate; a close rejects it at once.
+    const gate = Object.assign(Promise.withResolvers<void>(), { dial: new AbortController() });
+    gate.promise.catch(() => {});
+    this.#gate = gate;
+    this.#ready = gate.promise;
+    this.#openChannel(gate.dial.signal).then((channel) => {
+      if (this.#gate !== gate) return channel.close(); // closed while opening
       this.#channel = channel;
       this.#state = "open";
+      gate.resolve();
     }, (error) => {
-      if (this.#ready === ready) this.#closedNow();
-      this.#closeReason = error;
-      throw error;
+      if (this.#gate === gate) {
+        this.#closeReason = error;
+        this.#closedNow();
+      }
+      gate.reject(error);
     });
-    this.#ready = ready;
-    return ready;
+    return gate.promise;
   }
 
   #newClient(): RawClient {
@@ -140,7 +148,7 @@ export class Connection<C> implements Caller {
     return new ServiceClient(output as never, writer as never) as RawClient;
   }
 
-  #openChannel(): Promise<Channel> {
+  #openChannel(cancel: AbortSignal): Promise<Channel> {
     const { endpoint, runtime } = this.#kit;
     const sink: ReplySink = {
       bytes: (chunk, whole) => this.#receive(chunk, whole),
@@ -154,7 +162,7 @@ export class Connection<C> implements Caller {
         httpChannel(endpoint, endpoint.httpUrl, sink, fetch),
       );
     }
-    return openSocketChannel(endpoint, endpoint.target!, sink, runtime);
+    return openSocketChannel(endpoint, endpoint.target!, sink, runtime, cancel);
   }
 
   /** Runs a generated method once open; rejects at once when closed. */
@@ -366,6 +374,9 @@ export class Connection<C> implements Caller {
     const channel = this.#channel;
     this.#channel = undefined;
     this.#closedNow();
+    this.#gate?.reject(this.#aborted ? this.#aborted.reason : this.#closeReason);
+    this.#gate?.dial.abort(this.#closeReason);
+    this.#gate = undefined;
     this.#ready = Promise.reject(this.#aborted ? this.#aborted.reason : this.#closeReason);
     this.#ready.catch(() => {});
     this.#rejectAll(reason);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createServer, type Socket } from "node:net";
 import { describe, it } from "node:test";
 import {
+  ClosedError,
   ConnectError,
   ProtocolError,
   ThriftClient,
@@ -224,5 +225,21 @@ describe("faults", () => {
     });
     assert.ok(Date.now() - started < 3000);
     await waitFor(() => server.live() === 0, "the abandoned socket is released");
+  });
+
+  it("close() while connecting rejects the waiting calls at once", T, async () => {
+    await using server = await rawServer(() => {}); // a TLS handshake that never ends
+    const thrift = new ThriftClient(Calculator.Client, {
+      transport: server.url.replace("tcp:", "tcps:"),
+      connectTimeout: 10_000,
+    });
+    const conn = thrift.connect();
+    const call = conn.client.add(1, 2);
+    await waitFor(() => server.live() === 1, "the client connects");
+    const started = Date.now();
+    await conn.close();
+    await assert.rejects(call, ClosedError);
+    assert.ok(Date.now() - started < 1000);
+    await waitFor(() => server.live() === 0, "the half-open socket is released");
   });
 });

@@ -14,13 +14,15 @@ import { ZlibCodec } from "./zlib.ts";
 /**
  * Opens a socket channel to `endpoint.target`.
  *
- * @throws {ConnectError} when the peer cannot be reached in time or TLS fails.
+ * @throws {ConnectError} when the peer cannot be reached in time or TLS fails; `cancel`'s
+ *   reason when it aborts first.
  */
 export async function openSocketChannel(
   endpoint: Endpoint,
   target: DialTarget,
   sink: ReplySink,
   runtime: Runtime,
+  cancel: AbortSignal,
 ): Promise<Channel> {
   let stream: ByteStream | undefined;
   let failure: Error | undefined;
@@ -70,7 +72,7 @@ export async function openSocketChannel(
       ),
     ), limit);
   try {
-    stream = await runtime.dial(target, handlers, controller.signal);
+    stream = await runtime.dial(target, handlers, AbortSignal.any([cancel, controller.signal]));
   } catch (error) {
     zlib?.close();
     throw error;
