@@ -59,6 +59,15 @@ describe("http transport", () => {
     await assert.rejects(thrift.client.add(1, 2), ProtocolError);
   });
 
+  it("a reply above maxMessageSize is a ProtocolError", T, async () => {
+    await using server = await httpServer((_req, res) => res.end(Buffer.alloc(256 * 1024)));
+    const thrift = new ThriftClient(Calculator.Client, {
+      transport: server.url,
+      maxMessageSize: 1024,
+    });
+    await assert.rejects(thrift.client.add(1, 2), /exceeds the 1024 byte limit/);
+  });
+
   it("a 200 with a truncated reply is a ProtocolError", T, async () => {
     await using server = await httpServer((_req, res) => res.end(Buffer.from([0x80, 1, 0, 2])));
     const thrift = new ThriftClient(Calculator.Client, { transport: server.url });

@@ -46,6 +46,30 @@ async function statusError(
   );
 }
 
+/** Reads a response body, refusing one above `maxMessageSize` without buffering it. */
+async function readBody(endpoint: Endpoint, response: Response): Promise<Uint8Array> {
+  const limit = endpoint.maxMessageSize;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body ?? []) {
+    size += chunk.length;
+    if (size > limit) { // leaving the loop cancels the body
+      throw new ProtocolError(
+        `Reply from "${endpoint.label}" exceeds the ${limit} byte limit`,
+      );
+    }
+    chunks.push(chunk);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, at);
+    at += chunk.length;
+  }
+  return body;
+}
+
 /** Opens an HTTP channel; it contacts nobody until the first call. */
 export function httpChannel(
   endpoint: Endpoint,
@@ -76,14 +100,8 @@ export function httpChannel(
     if (response.status < 200 || response.status > 299) {
       throw await statusError(endpoint, response);
     }
-    const body = new Uint8Array(await response.arrayBuffer());
-    if (message.oneway) return;
-    if (body.length > endpoint.maxMessageSize) {
-      throw new ProtocolError(
-        `Reply from "${endpoint.label}" is ${body.length} bytes, above the ${endpoint.maxMessageSize} byte limit`,
-      );
-    }
-    sink.reply(message.seqid, body);
+    if (message.oneway) return void await response.body?.cancel();
+    sink.reply(message.seqid, await readBody(endpoint, response));
   };
   const wrap = (error: unknown, signal: AbortSignal): Error => {
     if (error instanceof ThriftClientError) return error;
