@@ -11,200 +11,32 @@ import { Buffer } from "node:buffer";
 import { existsSync } from "node:fs";
 import { dirname } from "node:path";
 import { test } from "node:test";
-import Int64 from "node-int64";
-import thriftModule from "thrift";
-import CalculatorModule from "./gen/Calculator.js";
-import GreeterModule from "./gen/Greeter.js";
-import testTypesModule from "./gen/test_types.js";
+import { type CalculatorClient, Int64, types } from "./helpers/calculator.ts";
+import { type NpmClient, openNpmClient } from "./helpers/npm_client.ts";
 import { type NpmServer, type NpmServerOptions, startNpmServer } from "./helpers/npm_server.ts";
-
-// ---- minimal local types for the npm client side ----
-
-type ThriftClass = abstract new (...args: never[]) => unknown;
-
-interface ConnectionOptions {
-  transport: ThriftClass;
-  protocol: ThriftClass;
-}
-
-/** npm `thrift`'s Connection (an EventEmitter around a net.Socket). */
-interface NpmConnection {
-  on(event: "error", listener: (err: unknown) => void): void;
-  once(event: "connect" | "close", listener: () => void): void;
-  off(event: "connect" | "close", listener: () => void): void;
-  end(): void;
-  destroy(): void;
-}
-
-interface ThriftClientApi {
-  createConnection(
-    host: string,
-    port: number,
-    options: ConnectionOptions,
-  ): NpmConnection;
-  createUDSConnection(path: string, options: ConnectionOptions): NpmConnection;
-  createClient(service: unknown, connection: NpmConnection): unknown;
-  Multiplexer: new () => {
-    createClient(
-      name: string,
-      service: unknown,
-      connection: NpmConnection,
-    ): unknown;
-  };
-  Thrift: {
-    TApplicationException: new (...args: never[]) => Error & { type: number };
-    TApplicationExceptionType: { UNKNOWN: number };
-  };
-  toBigInt(value: unknown): bigint;
-  TBufferedTransport: ThriftClass;
-  TFramedTransport: ThriftClass;
-  TBinaryProtocol: ThriftClass;
-  TCompactProtocol: ThriftClass;
-  TJSONProtocol: ThriftClass;
-}
-
-interface CalculatorClient {
-  add(a: number, b: number): Promise<number>;
-  echoString(s: string): Promise<string>;
-  echoI64(v: unknown): Promise<unknown>;
-  echoBinary(b: Uint8Array): Promise<Uint8Array>;
-  fail(message: string): Promise<void>;
-  crash(): Promise<void>;
-  sleep(ms: number): Promise<number>;
-  notify(message: string): Promise<void>;
-  notified(): Promise<string[]>;
-  header(name: string): Promise<string>;
-}
-
-interface GreeterClient {
-  greet(name: string): Promise<string>;
-}
-
-const thrift = thriftModule as unknown as ThriftClientApi;
-const { NotFound } = testTypesModule as unknown as {
-  NotFound: new (...args: never[]) => Error & { code: number };
-};
-
-// ---- helpers ----
+import { npmTransport, thrift } from "./helpers/npm_thrift.ts";
+import { within } from "./helpers/within.ts";
 
 const TEST_TIMEOUT_MS = 10_000;
 
 /** A `node:test` test with the runner's timeout and a deadline of its own. */
 function timedTest(name: string, body: () => Promise<void>): void {
   test(name, { timeout: TEST_TIMEOUT_MS }, async () => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`${name}: timed out after ${TEST_TIMEOUT_MS} ms`)),
-        TEST_TIMEOUT_MS,
-      );
-    });
-    try {
-      await Promise.race([body(), deadline]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await within(`test "${name}"`, TEST_TIMEOUT_MS, body());
   });
-}
-
-/** Resolves when `emitter` emits `event`, rejects after `ms`. */
-function waitFor(
-  what: string,
-  ms: number,
-  register: (resolve: () => void) => () => void,
-): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    const unregister = register(() => {
-      clearTimeout(timer);
-      resolve();
-    });
-    const timer = setTimeout(() => {
-      unregister();
-      reject(new Error(`${what} did not happen within ${ms} ms`));
-    }, ms);
-  });
-}
-
-interface NpmClient {
-  calculator: CalculatorClient;
-  greeter?: GreeterClient;
-  errors: unknown[];
-  connection: NpmConnection;
-  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** Opens an npm `thrift` client matching the server's options; dispose ends it. */
-async function openClient(
-  server: NpmServer,
-  opts: NpmServerOptions,
-): Promise<NpmClient> {
-  const options: ConnectionOptions = {
-    transport: opts.framed ? thrift.TFramedTransport : thrift.TBufferedTransport,
-    protocol: {
-      binary: thrift.TBinaryProtocol,
-      compact: thrift.TCompactProtocol,
-      json: thrift.TJSONProtocol,
-    }[
-      opts.protocol ?? "binary"
-    ],
-  };
+function openClient(server: NpmServer, opts: NpmServerOptions): Promise<NpmClient> {
+  const options = npmTransport(opts.protocol, opts.framed);
   const connection = server.path !== undefined
     ? thrift.createUDSConnection(server.path, options)
     : thrift.createConnection("127.0.0.1", server.port!, options);
-  const errors: unknown[] = [];
-  connection.on("error", (err) => errors.push(err));
-  let closed = false;
-  connection.once("close", () => closed = true);
-
-  const dispose = async () => {
-    if (closed) return;
-    const gone = waitFor("client close", 2000, (done) => {
-      connection.once("close", done);
-      return () => connection.off("close", done);
-    });
-    connection.end();
-    await gone;
-  };
-
-  try {
-    await waitFor("client connect", 2000, (done) => {
-      connection.once("connect", done);
-      return () => connection.off("connect", done);
-    });
-  } catch (err) {
-    connection.destroy();
-    throw new Error(
-      `could not connect to ${server.url}: ${String(errors[0] ?? err)}`,
-    );
-  }
-
-  let calculator: CalculatorClient;
-  let greeter: GreeterClient | undefined;
-  if (opts.multiplex) {
-    const mux = new thrift.Multiplexer();
-    calculator = mux.createClient(
-      "Calculator",
-      CalculatorModule,
-      connection,
-    ) as CalculatorClient;
-    greeter = mux.createClient(
-      "Greeter",
-      GreeterModule,
-      connection,
-    ) as GreeterClient;
-  } else {
-    calculator = thrift.createClient(
-      CalculatorModule,
-      connection,
-    ) as CalculatorClient;
-  }
-  return {
-    calculator,
-    greeter,
-    errors,
-    connection,
-    [Symbol.asyncDispose]: dispose,
-  };
+  return openNpmClient(connection, {
+    label: server.url,
+    connectTimeoutMs: 2000,
+    multiplex: opts.multiplex,
+  });
 }
 
 const NON_ASCII = 'héllo wörld, ünïcödé ✓ 日本語 🎉 "quoted" \\ back/slash';
@@ -231,7 +63,7 @@ async function exerciseCalculator(
   assert.deepEqual([...await calc.echoBinary(bytes)], [...bytes]);
 
   await assert.rejects(calc.fail("no such thing"), (err: unknown) => {
-    assert.ok(err instanceof NotFound, `expected NotFound, got ${String(err)}`);
+    assert.ok(err instanceof types.NotFound, `expected NotFound, got ${String(err)}`);
     assert.equal(err.message, "no such thing");
     assert.equal(err.code, 404);
     return true;
@@ -311,7 +143,7 @@ for (const unix of [false, true]) {
           assert.equal(sum, 3);
           await client.calculator.notify("mux");
           assert.deepEqual(await client.calculator.notified(), ["mux"]);
-          await assert.rejects(client.calculator.fail("mux fail"), NotFound);
+          await assert.rejects(client.calculator.fail("mux fail"), types.NotFound);
         }
         await server.waitForConnections(0);
       },
@@ -358,14 +190,7 @@ timedTest(
     const path = server.path!;
     assert.ok(existsSync(path));
     const client = await openClient(server, { unix: true });
-    const clientClosed = waitFor(
-      "client close after server dispose",
-      2000,
-      (done) => {
-        client.connection.once("close", done);
-        return () => client.connection.off("close", done);
-      },
-    );
+    const clientClosed = within("client close after server dispose", 2000, client.closed);
     await server.waitForConnections(1);
     await server[Symbol.asyncDispose]();
     await server[Symbol.asyncDispose](); // idempotent
@@ -393,14 +218,11 @@ function rawSocket(server: NpmServer): Promise<Socket> {
 }
 
 function socketClosed(socket: Socket): Promise<void> {
-  return waitFor("raw socket close", 2000, (done) => {
-    if (socket.destroyed) {
-      queueMicrotask(done);
-      return () => {};
-    }
-    socket.once("close", done);
-    return () => socket.off("close", done);
+  const closed = new Promise<void>((resolve) => {
+    if (socket.destroyed) resolve();
+    else socket.once("close", () => resolve());
   });
+  return within("raw socket close", 2000, closed);
 }
 
 /** A strict binary `add(1, ...)` call cut off in the middle of its second field. */

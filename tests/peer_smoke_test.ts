@@ -10,85 +10,20 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { existsSync, readFileSync } from "node:fs";
 import { connect as netConnect, type Socket } from "node:net";
-import process from "node:process";
 import { test } from "node:test";
 import { connect as tlsConnect } from "node:tls";
 import { constants as zlibConstants, deflateSync, inflateSync } from "node:zlib";
-import thriftModule from "thrift";
-import CalculatorModule from "./gen/Calculator.js";
-import GreeterModule from "./gen/Greeter.js";
-import testTypesModule from "./gen/test_types.js";
+import { Calculator, type CalculatorClient, types } from "./helpers/calculator.ts";
 import { type TestCerts, testCerts } from "./helpers/certs.ts";
+import { type NpmClient, openNpmClient } from "./helpers/npm_client.ts";
+import { type NpmConnection, npmTransport, thrift } from "./helpers/npm_thrift.ts";
 import {
   type PeerOptions,
   type PythonPeer,
   pythonThriftAvailable,
   startPythonPeer,
 } from "./helpers/python_peer.ts";
-
-// ---- the slice of npm `thrift` used here (it ships no types) ----
-
-type ThriftClass = abstract new (...args: never[]) => unknown;
-
-interface NpmConnection {
-  on(event: "error", listener: (err: unknown) => void): void;
-  once(event: "connect" | "close", listener: () => void): void;
-  off(event: "connect" | "close", listener: () => void): void;
-  end(): void;
-  destroy(): void;
-}
-
-interface NpmHttpConnection {
-  on(event: "error", listener: (err: unknown) => void): void;
-}
-
-interface ThriftApi {
-  Connection: new (stream: unknown, options: object) => NpmConnection;
-  createConnection(host: string, port: number, options: object): NpmConnection;
-  createUDSConnection(path: string, options: object): NpmConnection;
-  createSSLConnection(
-    host: string,
-    port: number,
-    options: object,
-  ): NpmConnection;
-  createHttpConnection(
-    host: string,
-    port: number,
-    options: object,
-  ): NpmHttpConnection;
-  createClient(service: unknown, connection: unknown): unknown;
-  Multiplexer: new () => {
-    createClient(name: string, service: unknown, connection: unknown): unknown;
-  };
-  Thrift: {
-    TApplicationException: new (...args: never[]) => Error & { type: number };
-    TApplicationExceptionType: { INTERNAL_ERROR: number };
-  };
-  TBufferedTransport: ThriftClass;
-  TFramedTransport: ThriftClass;
-  TBinaryProtocol: ThriftClass;
-  TCompactProtocol: ThriftClass;
-  TJSONProtocol: ThriftClass;
-}
-
-interface Calculator {
-  add(a: number, b: number): Promise<number>;
-  echoString(s: string): Promise<string>;
-  fail(message: string): Promise<void>;
-  crash(): Promise<void>;
-  notify(message: string): Promise<void>;
-  notified(): Promise<string[]>;
-  header(name: string): Promise<string>;
-}
-
-interface Greeter {
-  greet(name: string): Promise<string>;
-}
-
-const thrift = thriftModule as unknown as ThriftApi;
-const { NotFound } = testTypesModule as unknown as {
-  NotFound: new (...args: never[]) => Error & { code: number };
-};
+import { within } from "./helpers/within.ts";
 
 // ---- helpers ----
 
@@ -96,40 +31,13 @@ const SKIP = pythonThriftAvailable() ? false : "python3-thrift not installed";
 if (SKIP) console.warn(`peer_smoke_test: skipped, ${SKIP}`);
 const TEST_TIMEOUT_MS = 25_000;
 
-let certs: TestCerts | undefined;
-function getCerts(): TestCerts {
-  if (!certs) {
-    certs = testCerts();
-    process.on("exit", () => certs?.[Symbol.dispose]());
-  }
-  return certs;
-}
+const getCerts = (): TestCerts => testCerts();
 
 /** A test that skips without python3-thrift and can never hang. */
 function peerTest(name: string, body: () => Promise<void>): void {
   test(name, { skip: SKIP, timeout: TEST_TIMEOUT_MS }, async () => {
     await within(`test "${name}"`, TEST_TIMEOUT_MS, body());
   });
-}
-
-/** `promise`, or a rejection after `ms`. */
-async function within<T>(
-  what: string,
-  ms: number,
-  promise: Promise<T>,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what} timed out after ${ms} ms`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** Retries `check` every 20 ms until it passes, for at most 2 s. */
@@ -145,53 +53,13 @@ async function eventually(check: () => Promise<void>): Promise<void> {
   }
 }
 
-function waitForEvent(
-  conn: NpmConnection,
-  event: "connect" | "close",
-  ms: number,
-  errors: unknown[],
-): Promise<void> {
-  let listener = () => {};
-  const happened = new Promise<void>((resolve) => {
-    listener = resolve;
-    conn.once(event, listener);
-  });
-  return within(`npm connection "${event}"`, ms, happened).catch((err) => {
-    conn.off(event, listener);
-    throw new Error(
-      `${err.message}; connection errors: ${errors.map(String).join("; ")}`,
-    );
-  });
-}
-
-function npmOptions(protocol: PeerOptions["protocol"], framed?: boolean) {
-  return {
-    transport: framed ? thrift.TFramedTransport : thrift.TBufferedTransport,
-    protocol: {
-      binary: thrift.TBinaryProtocol,
-      compact: thrift.TCompactProtocol,
-      json: thrift.TJSONProtocol,
-    }[protocol ?? "binary"],
-  };
-}
-
-interface SocketClient {
-  calculator: Calculator;
-  /** Only with `multiplex` (a plain connection routes every reply to its one client). */
-  greeter?: Greeter;
-  errors: unknown[];
-  /** Resolves when the connection has closed. */
-  closed: Promise<void>;
-  [Symbol.asyncDispose](): Promise<void>;
-}
-
 /** Connects npm `thrift`'s own socket client to a peer (tcp, unix, tcps, unixs). */
 async function connectSocketClient(
   peer: PythonPeer,
   opts: PeerOptions,
   clientCert = false,
-): Promise<SocketClient> {
-  const options = npmOptions(opts.protocol, opts.framed);
+): Promise<NpmClient> {
+  const options = npmTransport(opts.protocol, opts.framed);
   const tls = () => ({
     ca: readFileSync(getCerts().caCert),
     ...(clientCert
@@ -228,58 +96,24 @@ async function connectSocketClient(
     default:
       throw new Error(`not a socket transport: ${opts.transport}`);
   }
-  const errors: unknown[] = [];
-  conn.on("error", (err) => errors.push(err));
-  let isClosed = false;
-  const closed = new Promise<void>((resolve) =>
-    conn.once("close", () => {
-      isClosed = true;
-      resolve();
-    })
-  );
-  try {
-    await waitForEvent(conn, "connect", 5_000, errors);
-  } catch (err) {
-    conn.destroy();
-    throw err;
-  }
-  let calculator: Calculator;
-  let greeter: Greeter | undefined;
-  if (opts.multiplex) {
-    const mux = new thrift.Multiplexer();
-    calculator = mux.createClient(
-      "Calculator",
-      CalculatorModule,
-      conn,
-    ) as Calculator;
-    greeter = mux.createClient("Greeter", GreeterModule, conn) as Greeter;
-  } else {
-    calculator = thrift.createClient(CalculatorModule, conn) as Calculator;
-  }
-  return {
-    calculator,
-    greeter,
-    errors,
-    closed,
-    async [Symbol.asyncDispose]() {
-      if (isClosed) return;
-      const gone = waitForEvent(conn, "close", 2_000, errors);
-      conn.end();
-      await gone.catch(() => conn.destroy());
-    },
-  };
+  return await openNpmClient(conn, {
+    label: peer.url,
+    connectTimeoutMs: 5_000,
+    multiplex: opts.multiplex,
+    destroyIfNotClosed: true,
+  });
 }
 
 const TEXT = 'héllo wörld ✓ 日本語 🎉 "quoted"';
 
-async function exercise(calc: Calculator): Promise<void> {
+async function exercise(calc: CalculatorClient): Promise<void> {
   assert.equal(await within("add", 5_000, calc.add(2, 40)), 42);
   assert.equal(await within("echoString", 5_000, calc.echoString(TEXT)), TEXT);
   await assert.rejects(
     within("fail", 5_000, calc.fail("no such thing")),
     (err: unknown) => {
       assert.ok(
-        err instanceof NotFound,
+        err instanceof types.NotFound,
         `expected NotFound, got ${String(err)}`,
       );
       assert.equal(err.message, "no such thing");
@@ -431,7 +265,7 @@ peerTest(
       tls: { cert: c.serverCert, key: c.serverKey, ca: c.caCert },
     };
     await using peer = await startPythonPeer(opts);
-    let client: SocketClient | undefined;
+    let client: NpmClient | undefined;
     try {
       // With TLS 1.3 the client may believe it is connected before the server refuses its
       // missing certificate; the call it then sends is never decrypted by the server.
@@ -557,7 +391,7 @@ function httpClient(
 ) {
   const errors: unknown[] = [];
   const conn = thrift.createHttpConnection("127.0.0.1", peer.port!, {
-    ...npmOptions(opts.protocol),
+    ...npmTransport(opts.protocol),
     path: opts.httpPath ?? "/",
     // npm thrift asks for keep-alive. Not "Connection: close": Bun's node:http client
     // then still reuses the closed socket for a later call ("socket hang up" or a hang).
@@ -567,7 +401,7 @@ function httpClient(
   });
   conn.on("error", (err) => errors.push(err));
   return {
-    calculator: thrift.createClient(CalculatorModule, conn) as Calculator,
+    calculator: thrift.createClient(Calculator, conn),
     errors,
   };
 }

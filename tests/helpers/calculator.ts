@@ -58,15 +58,17 @@ export interface GreeterClient {
   greet(name: string): Promise<string>;
 }
 
+/** A generated service module: its client class and its processor (for servers). */
+export interface Service<C> {
+  Client: ServiceClientClass<C>;
+  Processor: new (handler: object) => unknown;
+}
+
 /** The generated Calculator module. */
-export const Calculator = CalculatorModule as unknown as {
-  Client: ServiceClientClass<CalculatorClient>;
-};
+export const Calculator = CalculatorModule as unknown as Service<CalculatorClient>;
 
 /** The generated Greeter module. */
-export const Greeter = GreeterModule as unknown as {
-  Client: ServiceClientClass<GreeterClient>;
-};
+export const Greeter = GreeterModule as unknown as Service<GreeterClient>;
 
 /** The generated struct and exception classes. */
 export const types = typesModule as unknown as {

@@ -27,41 +27,34 @@ function openssl(dir: string, args: string[]): void {
   execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
 }
 
-function makeCa(dir: string, name: string): void {
+/** A new 2048-bit RSA key in `${name}.key`, no passphrase, and a certificate for `cn`. */
+function newKey(name: string, cn: string): string[] {
+  return ["-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${cn}`, "-keyout", `${name}.key`];
+}
+
+/** A self-signed certificate `${name}.crt`, valid 2 days, with `-addext` extensions. */
+function makeSelfSigned(dir: string, name: string, cn: string, extensions: string[]): void {
   openssl(dir, [
     "req",
     "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
+    ...newKey(name, cn),
     "-days",
     "2",
-    "-subj",
-    `/CN=${name}`,
-    "-keyout",
-    `${name}.key`,
     "-out",
     `${name}.crt`,
-    "-addext",
+    ...extensions.flatMap((ext) => ["-addext", ext]),
+  ]);
+}
+
+function makeCa(dir: string, name: string): void {
+  makeSelfSigned(dir, name, name, [
     "basicConstraints=critical,CA:TRUE",
-    "-addext",
     "keyUsage=critical,keyCertSign,cRLSign",
   ]);
 }
 
 function makeLeaf(dir: string, name: string, ca: string, ext: string): void {
-  openssl(dir, [
-    "req",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-subj",
-    `/CN=${name}`,
-    "-keyout",
-    `${name}.key`,
-    "-out",
-    `${name}.csr`,
-  ]);
+  openssl(dir, ["req", ...newKey(name, name), "-out", `${name}.csr`]);
   writeFileSync(join(dir, `${name}.ext`), ext);
   openssl(dir, [
     "x509",
@@ -94,23 +87,7 @@ function generate(target: string): void {
     "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\nextendedKeyUsage=serverAuth\n",
   );
   makeLeaf(dir, "client", "ca", "extendedKeyUsage=clientAuth\n");
-  openssl(dir, [
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-nodes",
-    "-days",
-    "2",
-    "-subj",
-    "/CN=localhost",
-    "-keyout",
-    "self.key",
-    "-out",
-    "self.crt",
-    "-addext",
-    "subjectAltName=DNS:localhost,IP:127.0.0.1",
-  ]);
+  makeSelfSigned(dir, "self", "localhost", ["subjectAltName=DNS:localhost,IP:127.0.0.1"]);
   try {
     renameSync(dir, target);
   } catch {

@@ -11,55 +11,11 @@ import { mkdtempSync, rmSync } from "node:fs";
 import type { Server, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import thriftModule from "thrift";
-import CalculatorModule from "../gen/Calculator.js";
-import GreeterModule from "../gen/Greeter.js";
-import testTypesModule from "../gen/test_types.js";
+import { Calculator, Greeter, types } from "./calculator.ts";
+import { npmTransport, thrift } from "./npm_thrift.ts";
 
-// ---- minimal local types for the untyped npm package and the generated CommonJS ----
-
-/** A transport or protocol class of npm `thrift`; only passed through, never called here. */
-type ThriftClass = abstract new (...args: never[]) => unknown;
-
-interface ServerOptions {
-  transport: ThriftClass;
-  protocol: ThriftClass;
-}
-
-interface MultiplexedProcessor {
-  registerProcessor(name: string, processor: unknown): void;
-}
-
-interface ThriftServerApi {
-  setLogLevel(level: "error" | "warning" | "info" | "debug" | "trace"): void;
-  createServer(
-    service: unknown,
-    handler: object,
-    options: ServerOptions,
-  ): Server;
-  createMultiplexServer(processor: unknown, options: ServerOptions): Server;
-  MultiplexedProcessor: new () => MultiplexedProcessor;
-  TBufferedTransport: ThriftClass;
-  TFramedTransport: ThriftClass;
-  TBinaryProtocol: ThriftClass;
-  TCompactProtocol: ThriftClass;
-  TJSONProtocol: ThriftClass;
-}
-
-interface GeneratedService {
-  Processor: new (handler: object) => unknown;
-}
-
-interface TestTypes {
-  NotFound: new (args: { message?: string; code?: number }) => Error;
-}
-
-const thrift = thriftModule as unknown as ThriftServerApi;
 // the npm server warns on every reply it writes in the compact protocol ("SeqId already set")
 thrift.setLogLevel("info"); // npm thrift's quietest level: "error" also enables warnings
-const Calculator = CalculatorModule as unknown as GeneratedService;
-const Greeter = GreeterModule as unknown as GeneratedService;
-const { NotFound } = testTypesModule as unknown as TestTypes;
 
 // ---- public API ----
 
@@ -131,7 +87,7 @@ export const calculatorHandler = (
     return n;
   },
   fail(message: string): Promise<never> {
-    return Promise.reject(new NotFound({ message, code: 404 }));
+    return Promise.reject(new types.NotFound({ message, code: 404 }));
   },
   crash(): Promise<never> {
     return Promise.reject(new Error("crash: an undeclared server error"));
@@ -165,12 +121,6 @@ export const greeterHandler = (): object => ({
   },
 });
 
-const PROTOCOLS = {
-  binary: thrift.TBinaryProtocol,
-  compact: thrift.TCompactProtocol,
-  json: thrift.TJSONProtocol,
-} as const;
-
 function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
@@ -182,13 +132,7 @@ function toError(err: unknown): Error {
 export async function startNpmServer(
   opts: NpmServerOptions = {},
 ): Promise<NpmServer> {
-  const protocolName = opts.protocol ?? "binary";
-  const protocol = PROTOCOLS[protocolName];
-  if (!protocol) throw new Error(`unknown protocol ${protocolName}`);
-  const options: ServerOptions = {
-    transport: opts.framed ? thrift.TFramedTransport : thrift.TBufferedTransport,
-    protocol,
-  };
+  const options = npmTransport(opts.protocol, opts.framed);
 
   const notified: string[] = [];
   const errors: Error[] = [];
