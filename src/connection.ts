@@ -5,6 +5,7 @@
  * @module
  */
 import { InputBufferUnderrunError, type Protocol, type ProtocolClass, STRUCT } from "./_thrift.ts";
+import { clearTimeout, setTimeout } from "node:timers";
 import type { Endpoint } from "./config.ts";
 import {
   ClosedError,
@@ -51,6 +52,7 @@ export interface ConnectionKit {
 }
 
 const RECV = "thrift-client:reply";
+type Timer = ReturnType<typeof setTimeout>;
 type State = "idle" | "opening" | "open" | "closing" | "closed";
 
 /**
@@ -68,7 +70,8 @@ export class Connection<C> implements Caller {
   #channel: Channel | undefined;
   #buffer = new ReadBuffer();
   #protocol!: Protocol;
-  #timers = new Map<number, ReturnType<typeof setTimeout>>();
+  #deadlines = new Map<number, { at: number; method: string }>();
+  #watch: Timer | undefined;
   #abandoned = new Set<number>();
   #closeReason: Error | undefined;
   #aborted: { reason: unknown } | undefined;
@@ -90,6 +93,8 @@ export class Connection<C> implements Caller {
 
   #closedNow(): void {
     this.#state = "closed";
+    clearTimeout(this.#watch);
+    this.#watch = undefined;
     this.#onClosed?.();
   }
 
@@ -196,21 +201,39 @@ export class Connection<C> implements Caller {
 
   #send(bytes: Uint8Array, message: OutgoingMessage): void {
     if (!message.oneway) {
-      const { timeout, label } = this.#kit.endpoint;
-      this.#timers.set(
-        message.seqid,
-        setTimeout(() => {
-          this.#abandon(message.seqid);
-          this.#settle(
-            message.seqid,
-            new TimeoutError(
-              `Call "${message.method}" to "${label}" got no reply within ${timeout} ms`,
-            ),
-          );
-        }, timeout),
-      );
+      const at = performance.now() + this.#kit.endpoint.timeout;
+      this.#deadlines.set(message.seqid, { at, method: message.method });
+      this.#watch ??= this.#expireAt(at);
     }
     this.#channel!.send(bytes, message);
+  }
+
+  /**
+   * One timer per connection instead of one per call: every call has the same timeout, so
+   * deadlines come in insertion order and the oldest is always first. Unref'd: pending
+   * calls keep the process alive through their socket, not through this timer.
+   */
+  #expireAt(at: number): Timer {
+    const timer = setTimeout(() => this.#expire(), Math.max(0, at - performance.now()));
+    timer.unref();
+    return timer;
+  }
+
+  #expire(): void {
+    this.#watch = undefined;
+    const { timeout, label } = this.#kit.endpoint;
+    const now = performance.now();
+    for (const [seqid, { at, method }] of this.#deadlines) {
+      if (at > now) {
+        this.#watch = this.#expireAt(at);
+        return;
+      }
+      this.#abandon(seqid);
+      this.#settle(
+        seqid,
+        new TimeoutError(`Call "${method}" to "${label}" got no reply within ${timeout} ms`),
+      );
+    }
   }
 
   /** Remembers a timed-out call so its late reply is skipped; keeps the last 1024. */
@@ -221,15 +244,14 @@ export class Connection<C> implements Caller {
     }
   }
 
-  /** The one settle path: clears the timer, then resolves or rejects the caller. */
+  /** The one settle path: forgets the deadline, then resolves or rejects the caller. */
   #settle(seqid: number, error: unknown, result?: unknown): void {
     const callback = this.#raw._reqs[seqid];
     if (!callback) return;
     delete this.#raw._reqs[seqid];
-    clearTimeout(this.#timers.get(seqid));
-    this.#timers.delete(seqid);
+    this.#deadlines.delete(seqid);
     callback(error, result);
-    if (this.#timers.size === 0) this.#drained?.();
+    if (this.#deadlines.size === 0) this.#drained?.();
   }
 
   #receive(chunk: Uint8Array, whole: boolean): void {
@@ -396,7 +418,7 @@ export class Connection<C> implements Caller {
     if (this.#state === "opening") await this.#ready.catch(() => {});
     if (this.#state !== "open") return this.close();
     this.#state = "closing";
-    if (this.#timers.size > 0) {
+    if (this.#deadlines.size > 0) {
       await new Promise<void>((resolve) => this.#drained = resolve);
     }
     this.#drained = undefined;

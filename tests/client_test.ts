@@ -208,6 +208,20 @@ describe("connections", () => {
     await assert.rejects(thrift.client.add(1, 2), /unix:\/nonexistent\/x.sock/);
   });
 
+  it("each call's timeout runs from its own write", T, async () => {
+    await using server = await startNpmServer();
+    const thrift = new ThriftClient(Calculator.Client, { transport: server.url, timeout: 300 });
+    using conn = thrift.connect();
+    await conn.open();
+    const started = Date.now();
+    const first = conn.client.sleep(1000).catch(() => Date.now() - started);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const second = conn.client.sleep(1000).catch(() => Date.now() - started);
+    const [a, b] = await Promise.all([first, second]);
+    assert.ok(a >= 290, `first timed out after ${a} ms`);
+    assert.ok(b - a >= 100, `second timed out ${b - a} ms after the first, not ~150 ms`);
+  });
+
   it(
     "a call with no reply times out with a TimeoutError and the connection survives",
     T,
