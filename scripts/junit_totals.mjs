@@ -2,6 +2,7 @@
 // counting leaf test cases only (Deno also lists each describe() as a case), and exits 1
 // when a report is missing or anything failed.
 import { existsSync, readFileSync } from "node:fs";
+import { basename } from "node:path";
 
 const decode = (s) =>
   s.replace(/&gt;/g, ">").replace(/&lt;/g, "<").replace(/&quot;/g, '"').replace(
@@ -25,7 +26,7 @@ for (const file of process.argv.slice(2)) {
     classname: decode(/classname="([^"]*)"/.exec(m[1])?.[1] ?? ""),
     body: m[3] ?? "",
   }));
-  const full = (c) => file.includes("deno") ? c.name : `${c.classname} > ${c.name}`;
+  const full = (c) => basename(file).startsWith("deno") ? c.name : `${c.classname} > ${c.name}`;
   const names = cases.map(full);
   let p = 0, f = 0, s = 0;
   for (const c of cases) {
@@ -35,7 +36,7 @@ for (const file of process.argv.slice(2)) {
     else if (/<skipped/.test(c.body)) s++;
     else p++;
   }
-  console.log(`${file}: ${p} passed, ${f} failed, ${s} skipped`);
+  console.log(`${basename(file, ".xml")}: ${p} passed, ${f} failed, ${s} skipped`);
   passed += p, failed += f, skipped += s;
 }
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);

@@ -4,9 +4,9 @@
 set -u
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh || exit 1
-out=.tmp/junit
-mkdir -p "$out"
-rm -f "$out"/*.xml
+out=$(mktemp -d "${TMPDIR:-/tmp}/thrift-client-junit-XXXXXX")
+trap 'rm -rf "$out"' EXIT
+
 files=("$@")
 [ ${#files[@]} -eq 0 ] && files=(tests/)
 
