@@ -1,6 +1,6 @@
 /**
  * The demo: an embedded Thrift backend and a Deno.serve app that calls it through
- * `autoconnect`. Run: `npx deno task demo` (then open the printed URL). `--port N` picks
+ * `autoconnect`. Run: `npm run demo` or `npx deno task demo` (then open the printed URL). `--port N` picks
  * the HTTP port (default 8000; 0 = any free port).
  */
 import { ThriftClient } from "../mod.ts";

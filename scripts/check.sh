@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Static checks: types, lint, format, docs, and a JSR publish dry run. Exits non-zero on
+# the first failure.
+set -eu
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+deno=node_modules/.bin/deno
+$deno check mod.ts src/ tests/*.ts tests/helpers/ examples/
+$deno lint
+$deno fmt --check
+$deno doc --lint mod.ts
+$deno publish --dry-run --allow-dirty
