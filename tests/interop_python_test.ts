@@ -7,9 +7,9 @@ import {
   type ThriftClientOptions,
   TransportError,
 } from "../mod.ts";
-import { Calculator, Greeter } from "./helpers/calculator.ts";
+import { Calculator } from "./helpers/calculator.ts";
 import { testCerts } from "./helpers/certs.ts";
-import { exercise } from "./helpers/exercise.ts";
+import { defineInteropMatrix } from "./helpers/interop_matrix.ts";
 import { type PeerOptions, pythonThriftAvailable, startPythonPeer } from "./helpers/python_peer.ts";
 
 const available = pythonThriftAvailable();
@@ -17,83 +17,11 @@ const skip = available ? false : "python3-thrift or thrift-compiler not installe
 if (!available) console.log(`SKIPPED interop with the Python peer: ${skip}`);
 const T = { timeout: 30_000, skip };
 
-type Transport = PeerOptions["transport"];
-const PROTOCOLS = ["binary", "compact", "json"] as const;
-const SECURE = new Set<Transport>(["tcps", "unixs", "https"]);
-
-/** Peer and client options for one cell; TLS cells use the test CA. */
-function cell(transport: Transport, peer: Omit<PeerOptions, "transport"> = {}) {
-  const certs = available ? testCerts() : undefined;
-  const tls = SECURE.has(transport) && certs
-    ? { cert: certs.serverCert, key: certs.serverKey }
-    : undefined;
-  const peerOptions: PeerOptions = {
-    transport,
-    ...peer,
-    ...(tls ? { tls } : {}),
-    ...(transport.startsWith("http") ? { httpPath: "/rpc" } : {}),
-  };
-  const client: ThriftClientOptions = {
-    protocol: peer.protocol ?? "binary",
-    framed: peer.framed ?? false,
-    zlib: peer.zlib ?? false,
-    ...(tls ? { ssl: { caCerts: certs!.caCert } } : {}),
-  };
-  return { peerOptions, client };
-}
-
-async function runCell(transport: Transport, peer: Omit<PeerOptions, "transport">) {
-  const { peerOptions, client } = cell(transport, peer);
-  await using server = await startPythonPeer(peerOptions);
-  const thrift = new ThriftClient(Calculator.Client, {
-    transport: server.url,
-    ...client,
-    ...(peer.multiplex ? { service: "Calculator" } : {}),
-  });
-  await using conn = thrift.connect();
-  await exercise(conn.client);
-  if (peer.multiplex) {
-    const greeter = new ThriftClient(Greeter.Client, {
-      transport: server.url,
-      ...client,
-      service: "Greeter",
-    });
-    assert.equal(await greeter.client.greet("ünï"), "hello ünï");
-  }
-}
-
-describe("Python peer interop matrix", () => {
-  for (const transport of ["tcp", "unix", "tcps", "unixs"] as const) {
-    for (const protocol of PROTOCOLS) {
-      for (const framed of [false, true]) {
-        it(`${transport} ${protocol} ${framed ? "framed" : "unframed"}`, T, async () => {
-          await runCell(transport, { protocol, framed });
-        });
-      }
-    }
-  }
-  for (const transport of ["http", "https"] as const) {
-    for (const protocol of PROTOCOLS) {
-      it(`${transport} ${protocol}`, T, async () => {
-        await runCell(transport, { protocol });
-      });
-    }
-  }
-  for (const transport of ["tcp", "unix"] as const) {
-    for (const protocol of ["binary", "compact"] as const) {
-      it(`${transport} ${protocol} zlib`, T, async () => {
-        await runCell(transport, { protocol, zlib: true });
-      });
-    }
-  }
-  it("tcps compact framed zlib", T, async () => {
-    await runCell("tcps", { protocol: "compact", framed: true, zlib: true });
-  });
-  for (const transport of ["tcp", "unix", "tcps", "https"] as const) {
-    it(`${transport} multiplexed`, T, async () => {
-      await runCell(transport, { protocol: "compact", multiplex: true });
-    });
-  }
+const cell = defineInteropMatrix<PeerOptions>({
+  name: "Python peer",
+  skip,
+  start: startPythonPeer,
+  peerOptions: (transport) => transport.startsWith("http") ? { httpPath: "/rpc" } : {},
 });
 
 describe("TLS safety with the Python peer", () => {
@@ -137,6 +65,7 @@ describe("TLS safety with the Python peer", () => {
         THRIFTCLIENT_SSL_VALIDATE: "False",
       });
       assert.equal(await thrift.client.add(20, 22), 42);
+      assert.ok((await server.stats()).bytes > 0, "the peer counts the bytes it receives");
     });
 
     it(

@@ -6,16 +6,16 @@
  * The peer prints `READY <port-or-path>` once it listens. It exits on SIGTERM and when its
  * stdin closes, so it dies with a crashed test process too.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { peerListen, peerUrl, startPeerProcess } from "./peer_process.ts";
 import type { PeerOptions } from "./python_peer.ts";
 
 const BUILD_TIMEOUT_MS = 180_000;
 const READY_TIMEOUT_MS = 20_000;
-const KILL_GRACE_MS = 2_000;
 const STDERR_LIMIT = 16_384;
 const THRIFT_HEADER = "/usr/include/thrift/Thrift.h";
 /** Holds libthrift's PACKAGE_VERSION: a new libthrift gets a fresh build. */
@@ -182,141 +182,20 @@ export interface CppPeer {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-function peerArgs(opts: CppPeerOptions, socketPath: string | undefined): string[] {
-  const args = ["--transport", opts.transport, "--protocol", opts.protocol ?? "binary"];
-  args.push("--control-stdin");
-  if (socketPath) args.push("--path", socketPath);
-  else args.push("--port", "0");
-  if (opts.framed) args.push("--framed");
-  if (opts.zlib) args.push("--zlib");
-  if (opts.multiplex) args.push("--multiplex");
-  if (opts.tls) {
-    args.push("--cert", opts.tls.cert, "--key", opts.tls.key);
-    if (opts.tls.ca) args.push("--ca", opts.tls.ca);
-  }
-  return args;
-}
-
-function peerUrl(opts: CppPeerOptions, where: string): string {
-  switch (opts.transport) {
-    case "tcp":
-      return `tcp://127.0.0.1:${where}`;
-    case "tcps": // the test server certificate names localhost
-      return `tcps://localhost:${where}`;
-    case "unix":
-    case "unixs":
-      return `${opts.transport}:${where}`;
-    default:
-      return `${opts.transport}://127.0.0.1:${where}/`;
-  }
-}
-
-function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    return Promise.resolve(true);
-  }
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      child.off("exit", onExit);
-      resolve(false);
-    }, ms);
-    const onExit = () => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    child.once("exit", onExit);
-  });
-}
-
 /** Builds the peer if needed (up to 180 s), starts it and waits (20 s) until it listens. */
 export async function startCppPeer(opts: CppPeerOptions): Promise<CppPeer> {
   const binary = await buildCppPeer();
-  const secure = opts.transport === "tcps" || opts.transport === "unixs" ||
-    opts.transport === "https";
-  if (secure && !opts.tls) {
-    throw new Error(`transport ${opts.transport} needs tls options`);
-  }
-  const unix = opts.transport === "unix" || opts.transport === "unixs";
-  const tempDir = unix ? mkdtempSync(join(tmpdir(), "thrift-cpp-peer-sock-")) : undefined;
-  const socketPath = tempDir ? join(tempDir, "peer.sock") : undefined;
-  const child = spawn(binary, peerArgs(opts, socketPath), { stdio: ["pipe", "pipe", "pipe"] });
-
-  let stderr = "";
-  let stdoutBuffer = "";
-  let exitInfo: string | undefined;
-  let onReady: ((where: string) => void) | undefined;
-  let onGone: ((info: string) => void) | undefined;
-
-  child.stderr!.setEncoding("utf8");
-  child.stderr!.on("data", (chunk: string) => {
-    stderr = (stderr + chunk).slice(-STDERR_LIMIT);
+  const { args, tempDir, socketPath } = peerListen(opts, "thrift-cpp-peer-sock-");
+  const peer = await startPeerProcess(binary, args, {
+    label: `C++ peer (${opts.transport})`,
+    readyTimeoutMs: READY_TIMEOUT_MS,
+    tempDir,
   });
-  child.stdout!.setEncoding("utf8");
-  child.stdout!.on("data", (chunk: string) => {
-    stdoutBuffer += chunk;
-    let newline: number;
-    while ((newline = stdoutBuffer.indexOf("\n")) >= 0) {
-      const line = stdoutBuffer.slice(0, newline).trim();
-      stdoutBuffer = stdoutBuffer.slice(newline + 1);
-      if (line.startsWith("READY ")) onReady?.(line.slice(6).trim());
-    }
-  });
-  // A write to (or the close of) a peer that already died must not crash the test process.
-  child.stdin!.on("error", () => {});
-  const gone = (info: string) => {
-    exitInfo ??= info;
-    onGone?.(exitInfo);
-  };
-  child.on("error", (err) => gone(`could not run ${binary}: ${err.message}`));
-  // "close", not "exit": by then stderr has been read to its end, for the error message.
-  child.on("close", (code, signal) => gone(`exited with ${signal ?? `code ${code}`}`));
-
-  let disposed: Promise<void> | undefined;
-  const dispose = () =>
-    disposed ??= (async () => {
-      if (exitInfo === undefined) {
-        child.kill("SIGTERM");
-        if (!(await waitForExit(child, KILL_GRACE_MS))) {
-          child.kill("SIGKILL");
-          await waitForExit(child, KILL_GRACE_MS);
-        }
-      }
-      child.stdin!.destroy();
-      child.stdout!.destroy();
-      child.stderr!.destroy();
-      if (tempDir) rmSync(tempDir, { recursive: true, force: true });
-    })();
-
-  let where: string;
-  try {
-    where = await new Promise<string>((resolve, reject) => {
-      const fail = (why: string) => {
-        clearTimeout(timer);
-        reject(new Error(`C++ peer (${opts.transport}): start ${why}\n--- stderr ---\n${stderr}`));
-      };
-      const timer = setTimeout(
-        () => fail(`timed out after ${READY_TIMEOUT_MS} ms`),
-        READY_TIMEOUT_MS,
-      );
-      onGone = (info) => fail(`failed: the peer ${info}`);
-      onReady = (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      };
-      if (exitInfo) onGone(exitInfo);
-    });
-  } catch (err) {
-    await dispose();
-    throw err;
-  } finally {
-    onReady = onGone = undefined;
-  }
-
   return {
-    url: peerUrl(opts, where),
-    port: unix ? undefined : Number(where),
+    url: peerUrl(opts.transport, peer.ready),
+    port: socketPath ? undefined : Number(peer.ready),
     socketPath,
-    stderr: () => stderr,
-    [Symbol.asyncDispose]: dispose,
+    stderr: peer.stderr,
+    [Symbol.asyncDispose]: peer[Symbol.asyncDispose],
   };
 }

@@ -6,18 +6,17 @@
  * on its stdin with `STATS {"id": "<id>", "bytes": .., "connections": .., ...}`. It exits
  * on SIGTERM and when its stdin closes, so it dies with a crashed test process too.
  */
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type CommonPeerOptions, peerListen, peerUrl, startPeerProcess } from "./peer_process.ts";
 
 /** python3-thrift is importable only by Debian's interpreter, not a pyenv one on PATH. */
 const PYTHON = "/usr/bin/python3";
 const READY_TIMEOUT_MS = 20_000;
 const STATS_TIMEOUT_MS = 5_000;
-const KILL_GRACE_MS = 2_000;
-const STDERR_LIMIT = 16_384;
 
 function here(relative: string): string {
   return decodeURIComponent(new URL(relative, import.meta.url).pathname);
@@ -83,13 +82,7 @@ function generatedCode(): string {
 }
 
 /** How the peer serves. TLS transports need `tls`; `tls.ca` turns on mutual TLS. */
-export interface PeerOptions {
-  transport: "tcp" | "unix" | "tcps" | "unixs" | "http" | "https";
-  protocol?: "binary" | "compact" | "json";
-  framed?: boolean;
-  zlib?: boolean;
-  multiplex?: boolean;
-  tls?: { cert: string; key: string; ca?: string };
+export interface PeerOptions extends CommonPeerOptions {
   /** http/https: answer every POST with this status and the body `peer says N`. */
   httpStatus?: number;
   /** http/https: serve Thrift on this path only; other paths get 404. */
@@ -122,197 +115,50 @@ export interface PythonPeer {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-function peerArgs(opts: PeerOptions, socketPath: string | undefined): string[] {
-  const args = [
-    SERVER,
-    "--transport",
-    opts.transport,
-    "--gen-dir",
-    generatedCode(),
-  ];
-  args.push("--control-stdin", "--protocol", opts.protocol ?? "binary");
-  if (socketPath) args.push("--path", socketPath);
-  else args.push("--port", "0");
-  if (opts.framed) args.push("--framed");
-  if (opts.zlib) args.push("--zlib");
-  if (opts.multiplex) args.push("--multiplex");
-  if (opts.tls) {
-    args.push("--cert", opts.tls.cert, "--key", opts.tls.key);
-    if (opts.tls.ca) args.push("--ca", opts.tls.ca);
-  }
-  if (opts.httpStatus !== undefined) {
-    args.push("--http-status", String(opts.httpStatus));
-  }
-  if (opts.httpPath !== undefined) args.push("--http-path", opts.httpPath);
-  return args;
-}
-
-function peerUrl(opts: PeerOptions, where: string): string {
-  switch (opts.transport) {
-    case "tcp":
-      return `tcp://127.0.0.1:${where}`;
-    case "tcps": // the test server certificate names localhost
-      return `tcps://localhost:${where}`;
-    case "unix":
-    case "unixs":
-      return `${opts.transport}:${where}`;
-    default:
-      return `${opts.transport}://127.0.0.1:${where}${opts.httpPath ?? "/"}`;
-  }
-}
-
-function waitForExit(child: ChildProcess, ms: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    return Promise.resolve(true);
-  }
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      child.off("exit", onExit);
-      resolve(false);
-    }, ms);
-    const onExit = () => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    child.once("exit", onExit);
-  });
-}
-
 /** Starts a peer and waits (at most 20 s) until it listens. */
 export async function startPythonPeer(opts: PeerOptions): Promise<PythonPeer> {
   if (!pythonThriftAvailable()) {
     throw new Error("python3-thrift or the thrift compiler is not installed");
   }
-  const secure = opts.transport === "tcps" || opts.transport === "unixs" ||
-    opts.transport === "https";
-  if (secure && !opts.tls) {
-    throw new Error(`transport ${opts.transport} needs tls options`);
+  const genDir = generatedCode(); // first: if it throws, no temp directory is left behind
+  const { args, tempDir, socketPath } = peerListen(opts, "thrift-peer-");
+  args.unshift(SERVER, "--gen-dir", genDir);
+  if (opts.httpStatus !== undefined) {
+    args.push("--http-status", String(opts.httpStatus));
   }
-  const unix = opts.transport === "unix" || opts.transport === "unixs";
-  const tempDir = unix ? mkdtempSync(join(tmpdir(), "thrift-peer-")) : undefined;
-  const socketPath = tempDir ? join(tempDir, "peer.sock") : undefined;
+  if (opts.httpPath !== undefined) args.push("--http-path", opts.httpPath);
 
-  let args: string[];
-  try {
-    args = peerArgs(opts, socketPath);
-  } catch (err) {
-    if (tempDir) rmSync(tempDir, { recursive: true, force: true });
-    throw err;
-  }
-  const child = spawn(PYTHON, args, { stdio: ["pipe", "pipe", "pipe"] });
-
-  let stderr = "";
-  let stdoutBuffer = "";
-  let ready: ((where: string) => void) | undefined;
   let nextStatsId = 0;
   const statsWaiters = new Map<string, (stats: PeerStats) => void>();
-  let exitInfo: string | undefined;
-  const exitListeners = new Set<(info: string) => void>();
-
-  child.stderr!.setEncoding("utf8");
-  child.stderr!.on("data", (chunk: string) => {
-    stderr = (stderr + chunk).slice(-STDERR_LIMIT);
-  });
-  child.stdout!.setEncoding("utf8");
-  child.stdout!.on("data", (chunk: string) => {
-    stdoutBuffer += chunk;
-    let newline: number;
-    while ((newline = stdoutBuffer.indexOf("\n")) >= 0) {
-      const line = stdoutBuffer.slice(0, newline).trim();
-      stdoutBuffer = stdoutBuffer.slice(newline + 1);
-      if (line.startsWith("READY ")) ready?.(line.slice(6).trim());
-      else if (line.startsWith("STATS ")) {
-        const stats = JSON.parse(line.slice(6));
-        const waiter = statsWaiters.get(String(stats.id));
-        statsWaiters.delete(String(stats.id));
-        waiter?.({
-          bytes: stats.bytes,
-          connections: stats.connections,
-          rejected: stats.rejected,
-          open: stats.open,
-        });
-      }
-    }
-  });
-  // A write to a peer that already died must not crash the test process.
-  child.stdin!.on("error", () => {});
-  const onGone = (info: string) => {
-    exitInfo ??= info;
-    for (const listener of exitListeners) listener(exitInfo);
-  };
-  child.on("error", (err) => onGone(`could not run ${PYTHON}: ${err.message}`));
-  // "close", not "exit": by then stderr has been read to its end, for the error message.
-  child.on(
-    "close",
-    (code, signal) => onGone(`exited with ${signal ?? `code ${code}`}`),
-  );
-
-  /** Runs `start` and waits for it to resolve; rejects on timeout or when the peer dies. */
-  const guarded = <T>(
-    what: string,
-    ms: number,
-    start: (resolve: (v: T) => void) => void,
-  ) =>
-    new Promise<T>((resolve, reject) => {
-      const fail = (why: string) => {
-        cleanup();
-        reject(
-          new Error(
-            `python peer (${opts.transport}): ${what} ${why}\n--- stderr ---\n${stderr}`,
-          ),
-        );
-      };
-      const onExit = (info: string) => fail(`failed: the peer ${info}`);
-      const timer = setTimeout(() => fail(`timed out after ${ms} ms`), ms);
-      const cleanup = () => {
-        clearTimeout(timer);
-        exitListeners.delete(onExit);
-      };
-      if (exitInfo) return onExit(exitInfo);
-      exitListeners.add(onExit);
-      start((value) => {
-        cleanup();
-        resolve(value);
+  const peer = await startPeerProcess(PYTHON, args, {
+    label: `python peer (${opts.transport})`,
+    readyTimeoutMs: READY_TIMEOUT_MS,
+    tempDir,
+    onLine: (line) => {
+      if (!line.startsWith("STATS ")) return;
+      const stats = JSON.parse(line.slice(6));
+      const waiter = statsWaiters.get(String(stats.id));
+      statsWaiters.delete(String(stats.id));
+      waiter?.({
+        bytes: stats.bytes,
+        connections: stats.connections,
+        rejected: stats.rejected,
+        open: stats.open,
       });
-    });
-
-  let disposed: Promise<void> | undefined;
-  const dispose = () =>
-    disposed ??= (async () => {
-      if (exitInfo === undefined) {
-        child.kill("SIGTERM");
-        if (!(await waitForExit(child, KILL_GRACE_MS))) {
-          child.kill("SIGKILL");
-          await waitForExit(child, KILL_GRACE_MS);
-        }
-      }
-      child.stdin!.destroy();
-      child.stdout!.destroy();
-      child.stderr!.destroy();
-      if (tempDir) rmSync(tempDir, { recursive: true, force: true });
-    })();
-
-  let where: string;
-  try {
-    where = await guarded<string>("start", READY_TIMEOUT_MS, (resolve) => {
-      ready = resolve;
-    });
-  } catch (err) {
-    await dispose();
-    throw err;
-  }
+    },
+  });
 
   return {
-    url: peerUrl(opts, where),
-    port: unix ? undefined : Number(where),
+    url: peerUrl(opts.transport, peer.ready, opts.httpPath),
+    port: socketPath ? undefined : Number(peer.ready),
     socketPath,
-    stderr: () => stderr,
+    stderr: peer.stderr,
     stats: () =>
-      guarded<PeerStats>("stats", STATS_TIMEOUT_MS, (resolve) => {
+      peer.waitFor<PeerStats>("stats", STATS_TIMEOUT_MS, (resolve) => {
         const id = String(++nextStatsId);
         statsWaiters.set(id, resolve);
-        child.stdin!.write(`stats ${id}\n`);
+        peer.send(`stats ${id}\n`);
       }),
-    [Symbol.asyncDispose]: dispose,
+    [Symbol.asyncDispose]: peer[Symbol.asyncDispose],
   };
 }
