@@ -5,8 +5,8 @@
  * @module
  */
 import { InputBufferUnderrunError, type Protocol, type ProtocolClass, STRUCT } from "./_thrift.ts";
-import { clearTimeout, setTimeout } from "node:timers";
 import type { Endpoint } from "./config.ts";
+import { Deadlines } from "./deadlines.ts";
 import {
   ClosedError,
   ProtocolError,
@@ -52,7 +52,6 @@ export interface ConnectionKit {
 }
 
 const RECV = "thrift-client:reply";
-type Timer = ReturnType<typeof setTimeout>;
 type State = "idle" | "opening" | "open" | "closing" | "closed";
 
 /**
@@ -70,8 +69,7 @@ export class Connection<C> implements Caller {
   #channel: Channel | undefined;
   #buffer = new ReadBuffer();
   #protocol!: Protocol;
-  #deadlines = new Map<number, { at: number; method: string }>();
-  #watch: Timer | undefined;
+  readonly #deadlines: Deadlines;
   #abandoned = new Set<number>();
   #closeReason: Error | undefined;
   #aborted: { reason: unknown } | undefined;
@@ -84,6 +82,14 @@ export class Connection<C> implements Caller {
     this.#kit = kit;
     this.#onClosed = onClosed;
     this.client = kit.facade(this) as C;
+    const { timeout, label } = kit.endpoint;
+    this.#deadlines = new Deadlines(timeout, (seqid, method) => {
+      this.#abandon(seqid);
+      this.#settle(
+        seqid,
+        new TimeoutError(`Call "${method}" to "${label}" got no reply within ${timeout} ms`),
+      );
+    });
   }
 
   /** Where the connection is in its life: idle, opening, open, closing or closed. */
@@ -93,8 +99,7 @@ export class Connection<C> implements Caller {
 
   #closedNow(): void {
     this.#state = "closed";
-    clearTimeout(this.#watch);
-    this.#watch = undefined;
+    this.#deadlines.stop();
     this.#onClosed?.();
   }
 
@@ -201,39 +206,9 @@ export class Connection<C> implements Caller {
 
   #send(bytes: Uint8Array, message: OutgoingMessage): void {
     if (!message.oneway) {
-      const at = performance.now() + this.#kit.endpoint.timeout;
-      this.#deadlines.set(message.seqid, { at, method: message.method });
-      this.#watch ??= this.#expireAt(at);
+      this.#deadlines.add(message.seqid, message.method);
     }
     this.#channel!.send(bytes, message);
-  }
-
-  /**
-   * One timer per connection instead of one per call: every call has the same timeout, so
-   * deadlines come in insertion order and the oldest is always first. Unref'd: pending
-   * calls keep the process alive through their socket, not through this timer.
-   */
-  #expireAt(at: number): Timer {
-    const timer = setTimeout(() => this.#expire(), Math.max(0, at - performance.now()));
-    timer.unref();
-    return timer;
-  }
-
-  #expire(): void {
-    this.#watch = undefined;
-    const { timeout, label } = this.#kit.endpoint;
-    const now = performance.now();
-    for (const [seqid, { at, method }] of this.#deadlines) {
-      if (at > now) {
-        this.#watch = this.#expireAt(at);
-        return;
-      }
-      this.#abandon(seqid);
-      this.#settle(
-        seqid,
-        new TimeoutError(`Call "${method}" to "${label}" got no reply within ${timeout} ms`),
-      );
-    }
   }
 
   /** Remembers a timed-out call so its late reply is skipped; keeps the last 1024. */
