@@ -167,17 +167,13 @@ export class ThriftClient<C> {
    * ```
    */
   connect(options: { signal?: AbortSignal } = {}): Connection<C> {
-    const { signal } = options;
-    const onAbort = () => connection.abort(signal!.reason);
+    let unlink = () => {};
     const connection: Connection<C> = this.#newConnection(() => {
-      signal?.removeEventListener("abort", onAbort);
+      unlink();
       leaveScope(this, connection);
     });
-    if (signal?.aborted) connection.abort(signal.reason);
-    else {
-      signal?.addEventListener("abort", onAbort, { once: true });
-      connection.open().catch(() => {}); // the error reaches the calls
-    }
+    unlink = abortOn(options.signal, connection);
+    if (connection.state === "idle") connection.open().catch(() => {}); // errors reach the calls
     enterScope(this, connection);
     return connection;
   }
@@ -208,14 +204,14 @@ export class ThriftClient<C> {
     // The client going away aborts the calls in flight, but only while the handler runs:
     // Deno's legacy `request.signal` also aborts after every successful response.
     const signal = args[0] instanceof Request ? args[0].signal : undefined;
-    const onAbort = () => connection.abort(signal!.reason);
+    let unlink = () => {};
     try {
       await connection.open();
       signal?.throwIfAborted();
-      signal?.addEventListener("abort", onAbort, { once: true });
+      unlink = abortOn(signal, connection);
       return await runScoped(this, connection, () => handler.apply(thisArg, args));
     } finally {
-      signal?.removeEventListener("abort", onAbort);
+      unlink();
       void connection.end();
     }
   }
@@ -230,6 +226,15 @@ export class ThriftClient<C> {
   async [Symbol.asyncDispose](): Promise<void> {
     await Promise.all([...this.#open, this.transport].map((c) => c.end()));
   }
+}
+
+/** Aborts `connection` when `signal` aborts (now, if it has); returns what undoes the link. */
+function abortOn(signal: AbortSignal | undefined, connection: Connection<unknown>): () => void {
+  if (!signal) return () => {};
+  const onAbort = () => connection.abort(signal.reason);
+  if (signal.aborted) onAbort();
+  else signal.addEventListener("abort", onAbort, { once: true });
+  return () => signal.removeEventListener("abort", onAbort);
 }
 
 /** Gives a wrapper the declared parameter count of the function it wraps. */

@@ -250,9 +250,14 @@ function withoutCredentials(url: URL): string {
   return copy.href;
 }
 
+/** The URL's host without the brackets of an IPv6 literal. */
+function hostOf(url: URL): string {
+  return url.hostname.replace(/^\[(.*)\]$/, "$1");
+}
+
 function socketLocation(url: URL, text: string, tls: Tls): Location {
   const secure = url.protocol === "tcps:";
-  const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
+  const host = hostOf(url);
   if (host === "") {
     throw new ConfigError(`Invalid transport "${redact(text)}": no host`);
   }
@@ -312,7 +317,7 @@ function httpLocation(url: URL, tls: Tls): Location {
   return {
     label,
     httpUrl: label,
-    ...(secure ? { httpTls: tlsFor(tls, url.hostname.replace(/^\[(.*)\]$/, "$1")) } : {}),
+    ...(secure ? { httpTls: tlsFor(tls, hostOf(url)) } : {}),
     ...(user || password ? { authorization: "Basic " + btoa(`${user}:${password}`) } : {}),
   };
 }

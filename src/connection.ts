@@ -63,7 +63,6 @@ export class Connection<C> implements Caller {
   readonly client: C;
   readonly #kit: ConnectionKit;
   #state: State = "idle";
-  #ready: Promise<void> = Promise.resolve();
   #drained: (() => void) | undefined;
   #raw!: RawClient;
   #channel: Channel | undefined;
@@ -114,7 +113,7 @@ export class Connection<C> implements Caller {
    * @throws {ConnectError} when the server cannot be reached.
    */
   open(): Promise<void> {
-    if (this.#state === "open" || this.#state === "opening") return this.#ready;
+    if (this.#state === "open" || this.#state === "opening") return this.#gate!.promise;
     if (this.#state === "closing") {
       return Promise.reject(
         new ClosedError(
@@ -133,7 +132,6 @@ export class Connection<C> implements Caller {
     const gate = Object.assign(Promise.withResolvers<void>(), { dial: new AbortController() });
     gate.promise.catch(() => {});
     this.#gate = gate;
-    this.#ready = gate.promise;
     this.#openChannel(gate.dial.signal).then((channel) => {
       if (this.#gate !== gate) return channel.close(); // closed while opening
       this.#channel = channel;
@@ -185,7 +183,7 @@ export class Connection<C> implements Caller {
         return fn.apply(this.#raw, args);
       }
       case "opening":
-        return this.#ready.then(() => this.call(method, args));
+        return this.#gate!.promise.then(() => this.call(method, args));
       case "idle":
         return this.open().then(() => this.call(method, args));
       default:
@@ -374,8 +372,6 @@ export class Connection<C> implements Caller {
     this.#gate?.reject(this.#aborted ? this.#aborted.reason : this.#closeReason);
     this.#gate?.dial.abort(this.#closeReason);
     this.#gate = undefined;
-    this.#ready = Promise.reject(this.#aborted ? this.#aborted.reason : this.#closeReason);
-    this.#ready.catch(() => {});
     this.#rejectAll(reason);
     channel?.close();
   }
@@ -390,7 +386,7 @@ export class Connection<C> implements Caller {
   }
 
   async #end(): Promise<void> {
-    if (this.#state === "opening") await this.#ready.catch(() => {});
+    if (this.#state === "opening") await this.#gate!.promise.catch(() => {});
     if (this.#state !== "open") return this.close();
     this.#state = "closing";
     if (this.#deadlines.size > 0) {

@@ -15,7 +15,8 @@ import type {
   StreamHandlers,
   TlsSettings,
 } from "../transport/byte_stream.ts";
-import { bareHost, concatChunks, connectError, streamError } from "./_errors.ts";
+import { concatChunks } from "../transport/bytes.ts";
+import { bareHost, connectError, streamError } from "./_errors.ts";
 import {
   bunConnect,
   type BunSocket,

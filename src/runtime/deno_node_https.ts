@@ -6,7 +6,7 @@
  */
 import { request } from "node:https";
 import type { FetchLike, TlsSettings } from "../transport/byte_stream.ts";
-import { concatChunks } from "./_errors.ts";
+import { concatChunks } from "../transport/bytes.ts";
 import { tlsOptions } from "./deno_node_tls.ts";
 
 /** Statuses whose `Response` may not have a body. */

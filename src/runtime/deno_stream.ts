@@ -4,7 +4,8 @@
  * @module
  */
 import type { ByteStream, DialTarget, StreamHandlers } from "../transport/byte_stream.ts";
-import { concatChunks, streamError } from "./_errors.ts";
+import { concatChunks } from "../transport/bytes.ts";
+import { streamError } from "./_errors.ts";
 
 /** Bytes asked for per read; each chunk handed on is a copy of what was read. */
 const READ_SIZE = 64 * 1024;

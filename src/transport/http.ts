@@ -14,6 +14,7 @@ import {
 } from "../errors.ts";
 import type { OutgoingMessage } from "../protocol.ts";
 import type { FetchLike } from "./byte_stream.ts";
+import { concatChunks } from "./bytes.ts";
 import type { Channel, ReplySink } from "./channel.ts";
 
 const THRIFT_TYPE = "application/x-thrift";
@@ -60,14 +61,7 @@ async function readBody(endpoint: Endpoint, response: Response): Promise<Uint8Ar
     }
     chunks.push(chunk);
   }
-  if (chunks.length === 1) return chunks[0];
-  const body = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, at);
-    at += chunk.length;
-  }
-  return body;
+  return concatChunks(chunks);
 }
 
 /** Opens an HTTP channel; it contacts nobody until the first call. */
@@ -93,7 +87,7 @@ export function httpChannel(
         signal,
       });
     } catch (error) {
-      if (signal.aborted) throw signal.reason ?? error;
+      if (signal.aborted) throw error; // `wrap` turns it into the abort's reason
       const reason = error instanceof Error ? error.message : String(error);
       throw new ConnectError(`Cannot connect to "${endpoint.label}": ${reason}`, { cause: error });
     }
