@@ -12,6 +12,7 @@ import {
 } from "../mod.ts";
 import { Calculator } from "./helpers/calculator.ts";
 import { startNpmServer } from "./helpers/npm_server.ts";
+import { until } from "./helpers/within.ts";
 
 const T = { timeout: 20_000 };
 
@@ -36,13 +37,6 @@ async function rawServer(onData: (socket: Socket, chunk: Uint8Array) => void) {
   };
 }
 
-async function waitFor(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; !condition(); i++) {
-    assert.ok(i < 100, `timed out waiting: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe("faults", () => {
   it(
     "garbage from the server is a ProtocolError, unframed and framed",
@@ -59,7 +53,11 @@ describe("faults", () => {
         using conn = thrift.connect();
         const calls = [conn.client.add(1, 2), conn.client.add(3, 4)];
         for (const call of calls) await assert.rejects(call, ProtocolError);
-        await waitFor(() => server.live() === 0, "the client closes a connection it cannot trust");
+        await until(
+          "the client closes a connection it cannot trust",
+          () => server.live() === 0,
+          2_000,
+        );
       }
     },
   );
@@ -224,7 +222,7 @@ describe("faults", () => {
       return true;
     });
     assert.ok(Date.now() - started < 3000);
-    await waitFor(() => server.live() === 0, "the abandoned socket is released");
+    await until("the abandoned socket is released", () => server.live() === 0, 2_000);
   });
 
   it("close() while connecting rejects the waiting calls at once", T, async () => {
@@ -235,11 +233,11 @@ describe("faults", () => {
     });
     const conn = thrift.connect();
     const call = conn.client.add(1, 2);
-    await waitFor(() => server.live() === 1, "the client connects");
+    await until("the client connects", () => server.live() === 1, 2_000);
     const started = Date.now();
     await conn.close();
     await assert.rejects(call, ClosedError);
     assert.ok(Date.now() - started < 1000);
-    await waitFor(() => server.live() === 0, "the half-open socket is released");
+    await until("the half-open socket is released", () => server.live() === 0, 2_000);
   });
 });

@@ -15,9 +15,9 @@ import {
   roundTrip,
   tcp,
   unix,
-  until,
   verified,
 } from "./helpers/dial.ts";
+import { until } from "./helpers/within.ts";
 import { removeSocketDir, SERVER, socketPath, startServer } from "./helpers/echo_servers.ts";
 
 const T = { timeout: 15_000 };

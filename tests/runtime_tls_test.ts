@@ -9,7 +9,8 @@ import type * as net from "node:net";
 import { after, describe, it } from "node:test";
 import type { TlsSettings } from "../src/transport/byte_stream.ts";
 import { runtime } from "../src/runtime/detect.ts";
-import { LOOSE, rejectsConnect, roundTrip, tcp, unix, until, verified } from "./helpers/dial.ts";
+import { LOOSE, rejectsConnect, roundTrip, tcp, unix, verified } from "./helpers/dial.ts";
+import { until } from "./helpers/within.ts";
 import {
   CA,
   CLIENT,

@@ -13,6 +13,7 @@ import type {
   TlsSettings,
 } from "../../src/transport/byte_stream.ts";
 import { CA, type TestServer } from "./echo_servers.ts";
+import { until } from "./within.ts";
 
 /** Handlers that record what a stream delivers. */
 export function recorder(): StreamHandlers & {
@@ -46,14 +47,6 @@ export function recorder(): StreamHandlers & {
       return new Uint8Array(Buffer.concat(chunks));
     },
   };
-}
-
-/** Polls `check` every 10 ms; fails after about 5 s. */
-export async function until(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !check(); i++) {
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  assert.ok(check(), `timed out waiting until ${what}`);
 }
 
 /** A tcp (or, with `tls`, tcps) target. */

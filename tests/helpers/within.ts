@@ -1,4 +1,5 @@
-/** A deadline on any promise, so a test fails with a message instead of hanging. */
+/** Deadlines for tests, so a test fails with a message instead of hanging. */
+import assert from "node:assert/strict";
 
 /** `promise`, or a rejection "`what` timed out after `ms` ms"; the timer never outlives it. */
 export async function within<T>(
@@ -18,4 +19,12 @@ export async function within<T>(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Polls `check` every 10 ms; fails after `ms` (about 5 s by default). */
+export async function until(what: string, check: () => boolean, ms = 5_000): Promise<void> {
+  for (let i = 0; i < ms / 10 && !check(); i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.ok(check(), `timed out waiting until ${what}`);
 }
