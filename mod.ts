@@ -19,10 +19,12 @@
  */
 export { ThriftClient } from "./src/client.ts";
 export { Connection } from "./src/connection.ts";
-export type { Caller, ServiceClientClass } from "./src/connection.ts";
+export type { Caller, CallOptions, ServiceClientClass } from "./src/connection.ts";
+export type { PoolStats } from "./src/pool.ts";
 export type {
   CallInfo,
   HeadersOption,
+  PoolOptions,
   ProtocolName,
   SslOptions,
   ThriftClientConfig,

@@ -9,13 +9,17 @@ import { protocolClasses } from "./_thrift.ts";
 import { type Endpoint, resolveConfig, type ThriftClientConfig } from "./config.ts";
 import {
   type Caller,
+  type CallOptions,
   Connection,
+  type ConnectionHooks,
   type ConnectionKit,
   type ServiceClientClass,
 } from "./connection.ts";
 import { ClosedError } from "./errors.ts";
+import { Pool, type PoolStats } from "./pool.ts";
 import { writingProtocol } from "./protocol.ts";
 import { runtime } from "./runtime/detect.ts";
+import { openSocketChannel } from "./transport/socket_channel.ts";
 import { enterScope, leaveScope, runScoped, scoped } from "./scope.ts";
 
 const SKIPPED = /^(constructor|seqid|new_seqid|send_.*|recv_.*)$/;
@@ -32,12 +36,11 @@ function facadeFor(
   ) {
     for (const name of Object.getOwnPropertyNames(p)) {
       if (SKIPPED.test(name) || name in proto) continue;
-      if (
-        typeof Object.getOwnPropertyDescriptor(p, name)?.value !== "function"
-      ) continue;
-      proto[name] = function (this: { caller: Caller }, ...args: unknown[]) {
+      const generated: unknown = Object.getOwnPropertyDescriptor(p, name)?.value;
+      if (typeof generated !== "function") continue;
+      proto[name] = withArity(function (this: { caller: Caller }, ...args: unknown[]) {
         return this.caller.call(name, args);
-      };
+      }, generated.length);
     }
   }
   return (caller) => Object.assign(Object.create(proto), { caller });
@@ -74,6 +77,7 @@ export class ThriftClient<C> {
   readonly url: string;
   readonly #kit: ConnectionKit;
   readonly #open = new Set<Connection<C>>();
+  readonly #pool: Pool | undefined;
 
   /**
    * Configures a client; nothing is contacted until the first call or `open()`.
@@ -87,9 +91,19 @@ export class ThriftClient<C> {
     config: ThriftClientConfig = {},
   ) {
     const endpoint: Endpoint = resolveConfig(config);
+    const runtimeAdapter = runtime();
+    this.#pool = endpoint.pool && endpoint.target
+      ? new Pool(
+        endpoint.pool,
+        (sink, signal) =>
+          openSocketChannel(endpoint, endpoint.target!, sink, runtimeAdapter, signal),
+        endpoint.label,
+      )
+      : undefined;
     this.#kit = {
+      pool: this.#pool,
       endpoint,
-      runtime: runtime(),
+      runtime: runtimeAdapter,
       ServiceClient,
       writer: writingProtocol(endpoint.protocol, endpoint.service),
       reader: protocolClasses[endpoint.protocol],
@@ -101,6 +115,31 @@ export class ThriftClient<C> {
     this.client = this.#kit.facade({
       call: (method, args) => this.#route(method, args),
     }) as C;
+  }
+
+  /**
+   * The pool's counters (open, idle, leased, waiting, created, discarded, timeouts), or
+   * undefined when the pool is off (or the transport is http(s), which uses fetch's own
+   * keep-alive).
+   */
+  get pool(): PoolStats | undefined {
+    return this.#pool?.stats;
+  }
+
+  /**
+   * A client for one call with its own deadline or signal, on the connection in scope.
+   *
+   * @param options `timeout` wins over the scope's; aborting `signal` rejects the call with
+   *   `signal.reason`.
+   * @returns An object whose `client` makes calls with these options.
+   *
+   * @example A shorter deadline for one call
+   * ```ts ignore
+   * const sum = await thrift.with({ timeout: 200 }).client.add(1, 2);
+   * ```
+   */
+  with(options: CallOptions): { readonly client: C } {
+    return { client: this.#kit.facade({ call: (m, a) => this.#route(m, a, options) }) as C };
   }
 
   /**
@@ -122,14 +161,14 @@ export class ThriftClient<C> {
     return new ThriftClient(ServiceClient, { ...env, ...options });
   }
 
-  #route(method: string, args: unknown[]): Promise<unknown> {
+  #route(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
     const inScope = scoped(this) as Connection<C> | undefined;
     if (inScope && inScope.state !== "closed") {
-      return inScope.call(method, args);
+      return inScope.call(method, args, options);
     }
     const state = this.transport.state;
     if (state === "open" || state === "opening" || state === "closing") {
-      return this.transport.call(method, args);
+      return this.transport.call(method, args, options);
     }
     if (!this.alwaysConnect) {
       return Promise.reject(
@@ -139,17 +178,22 @@ export class ThriftClient<C> {
       );
     }
     const connection = this.#newConnection();
-    const result = connection.call(method, args);
+    const result = connection.call(method, args, options);
     result.then(() => connection.end(), () => connection.end());
     return result;
   }
 
-  #newConnection(onClosed?: () => void): Connection<C> {
-    const connection: Connection<C> = new Connection<C>(this.#kit, () => {
-      this.#open.delete(connection);
-      onClosed?.();
-    });
-    this.#open.add(connection);
+  #newConnection(timeout?: number, onClosed?: () => void): Connection<C> {
+    const hooks: ConnectionHooks = {
+      timeout,
+      pooled: true,
+      opened: () => this.#open.add(connection),
+      closed: () => {
+        this.#open.delete(connection);
+        onClosed?.();
+      },
+    };
+    const connection: Connection<C> = new Connection<C>(this.#kit, hooks);
     return connection;
   }
 
@@ -158,17 +202,18 @@ export class ThriftClient<C> {
    * closed, `thrift.client` in this async context uses it too.
    *
    * @param options `signal`: aborting it closes the connection, and the calls in flight
-   *   reject with `signal.reason`.
-   * @returns The connection.
+   *   reject with `signal.reason`; `timeout`: the default deadline of each call on it.
+   * @returns The connection (leased from the pool when it is on: `end()` gives it back,
+   *   `close()` discards it).
    *
    * @example Scoped connection
    * ```ts ignore
    * { using conn = thrift.connect(); await conn.client.add(1, 2); } // closed here
    * ```
    */
-  connect(options: { signal?: AbortSignal } = {}): Connection<C> {
+  connect(options: { signal?: AbortSignal; timeout?: number } = {}): Connection<C> {
     let unlink = () => {};
-    const connection: Connection<C> = this.#newConnection(() => {
+    const connection: Connection<C> = this.#newConnection(options.timeout, () => {
       unlink();
       leaveScope(this, connection);
     });
@@ -183,24 +228,29 @@ export class ThriftClient<C> {
    * the handler) and is released when it settles; inside, `thrift.client` uses it.
    *
    * @param handler A `Request -> Response` handler (Deno.serve, Bun.serve's fetch, ...).
-   * @returns A handler with the same parameters.
+   * @param options `timeout`: the default deadline of each call the handler makes.
+   * @returns A handler with the same parameters, declaring at least one (so Deno.serve
+   *   passes the `Request`, whose signal cancels the calls when the client goes away).
    */
   autoconnect<A extends unknown[], R>(
     handler: (...args: A) => R,
+    options: { timeout?: number } = {},
   ): (...args: A) => Promise<Awaited<R>> {
-    const run = (thisArg: unknown, args: A) => this.#withConnection(handler, thisArg, args);
+    const run = (thisArg: unknown, args: A) =>
+      this.#withConnection(handler, thisArg, args, options.timeout);
     const wrapped = function (this: unknown, ...args: A): Promise<Awaited<R>> {
       return run(this, args);
     };
-    return withArity(wrapped, handler.length);
+    return withArity(wrapped, Math.max(1, handler.length));
   }
 
   async #withConnection<A extends unknown[], R>(
     handler: (...args: A) => R,
     thisArg: unknown,
     args: A,
+    timeout: number | undefined,
   ): Promise<Awaited<R>> {
-    const connection = this.#newConnection();
+    const connection = this.#newConnection(timeout);
     // The client going away aborts the calls in flight, but only while the handler runs:
     // Deno's legacy `request.signal` also aborts after every successful response.
     const signal = args[0] instanceof Request ? args[0].signal : undefined;
@@ -216,15 +266,23 @@ export class ThriftClient<C> {
     }
   }
 
-  /** Closes the shared transport and every connection this client opened, at once. */
+  /**
+   * Closes the shared transport, every connection this client opened and the pool's idle
+   * connections, at once; calls in flight reject. A later call opens anew.
+   */
   close(): Promise<void> {
     for (const connection of this.#open) void connection.close();
+    this.#pool?.closeIdle();
     return this.transport.close();
   }
 
-  /** Waits for calls in flight, then closes everything (see `close()`). */
+  /**
+   * Refuses new leases, waits for calls in flight (each bounded by its deadline), then closes
+   * everything (see `close()`). A later call opens anew.
+   */
   async [Symbol.asyncDispose](): Promise<void> {
-    await Promise.all([...this.#open, this.transport].map((c) => c.end()));
+    const ending = Promise.all([...this.#open, this.transport].map((c) => c.end()));
+    await (this.#pool ? this.#pool.drain(ending) : ending);
   }
 }
 

@@ -33,6 +33,27 @@ export interface CallInfo {
 /** Extra HTTP request headers: fixed, or computed for each call. */
 export type HeadersOption = HeadersInit | ((call: CallInfo) => HeadersInit);
 
+/** Pool sizes and timers (milliseconds). */
+export interface PoolOptions {
+  /** Connections open at most per `ThriftClient`. @default {10} */
+  max?: number;
+  /** Milliseconds an idle connection stays open. @default {30000} */
+  idleTimeout?: number;
+  /** Milliseconds after which a connection is retired when given back. @default none */
+  maxLifetime?: number;
+  /** Milliseconds a lease waits for a free connection. @default {10000} */
+  acquireTimeout?: number;
+}
+
+/** The pool settings, decided once. */
+export interface PoolSettings {
+  readonly max: number;
+  readonly idleTimeout: number;
+  /** `Infinity` when not set. */
+  readonly maxLifetime: number;
+  readonly acquireTimeout: number;
+}
+
 /** The camelCase options of `new ThriftClient(Client, options)`. */
 export interface ThriftClientOptions {
   /** The endpoint URL: tcp, tcps, unix, unixs, http or https. @default {"tcp://localhost:9090"} */
@@ -59,6 +80,8 @@ export interface ThriftClientOptions {
   headers?: HeadersOption;
   /** The largest reply (or frame) accepted, in bytes. @default {16777216} */
   maxMessageSize?: number;
+  /** Reuse connections: `true` or sizes and timers. @default {false} */
+  pool?: boolean | PoolOptions;
 }
 
 /** Camel-case options, a record of `THRIFTCLIENT_*` keys (such as `process.env`), or both. */
@@ -89,6 +112,8 @@ export interface Endpoint {
   readonly timeout: number;
   readonly connectTimeout: number;
   readonly maxMessageSize: number;
+  /** Present when the pool is on. */
+  readonly pool?: PoolSettings;
 }
 
 const PREFIX = "THRIFTCLIENT_";
@@ -403,6 +428,25 @@ export function resolveConfig(config: ThriftClientConfig = {}): Endpoint {
     maxMessageSize: parseMillis(maxSize.value, maxSize.name, 16 * 1024 * 1024),
     ...(options.headers ? { headers: options.headers } : {}),
   };
+  const pool = at(options.pool === undefined ? undefined : options.pool !== false, "POOL", "pool");
+  if (parseBoolean(pool.value, pool.name, false)) {
+    const given = typeof options.pool === "object" ? options.pool : {};
+    const ms = (value: unknown, key: string, name: string, fallback: number) => {
+      const found = at(value, key, name);
+      return parseMillis(found.value, found.name, fallback);
+    };
+    (endpoint as { pool?: PoolSettings }).pool = {
+      max: ms(given.max, "POOL_MAX", "pool.max", 10),
+      idleTimeout: ms(given.idleTimeout, "POOL_IDLE_TIMEOUT", "pool.idleTimeout", 30_000),
+      maxLifetime: ms(given.maxLifetime, "POOL_MAX_LIFETIME", "pool.maxLifetime", Infinity),
+      acquireTimeout: ms(
+        given.acquireTimeout,
+        "POOL_ACQUIRE_TIMEOUT",
+        "pool.acquireTimeout",
+        10_000,
+      ),
+    };
+  }
   const name = optionalString(service.value, service.name);
   if (name) (endpoint as { service?: string }).service = name;
   if (endpoint.zlib && endpoint.httpUrl) {

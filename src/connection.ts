@@ -4,9 +4,16 @@
  *
  * @module
  */
-import { InputBufferUnderrunError, type Protocol, type ProtocolClass, STRUCT } from "./_thrift.ts";
+import {
+  InputBufferUnderrunError,
+  MessageType,
+  type Protocol,
+  type ProtocolClass,
+  STRUCT,
+} from "./_thrift.ts";
 import type { Endpoint } from "./config.ts";
 import { Deadlines } from "./deadlines.ts";
+import type { Pool } from "./pool.ts";
 import {
   ClosedError,
   ProtocolError,
@@ -24,10 +31,30 @@ import { openSocketChannel } from "./transport/socket_channel.ts";
 /** A generated Thrift client class, as `thrift --gen js:node,es6` writes it. */
 export type ServiceClientClass<C> = new (output: never, pClass: never) => C;
 
+/** Per-call options: `thrift.with({ timeout, signal }).client.method()`. */
+export interface CallOptions {
+  /** Milliseconds from this call's write to its reply; wins over the scope's `timeout`. */
+  readonly timeout?: number;
+  /** Aborting it rejects this call with `signal.reason` (the late reply is skipped). */
+  readonly signal?: AbortSignal;
+}
+
 /** Something that runs a named client method. */
 export interface Caller {
   /** Runs `method(...args)` on a generated client and returns its promise. */
-  call(method: string, args: unknown[]): Promise<unknown>;
+  call(method: string, args: unknown[], options?: CallOptions): Promise<unknown>;
+}
+
+/** How a connection is made and what it tells its owner. */
+export interface ConnectionHooks {
+  /** The default `timeout` of each call (the scope's); the endpoint's when absent. */
+  readonly timeout?: number;
+  /** Lease the channel from the kit's pool instead of opening one of its own. */
+  readonly pooled?: boolean;
+  /** Called each time the connection starts opening. */
+  readonly opened?: () => void;
+  /** Called each time the connection ends up closed. */
+  readonly closed?: () => void;
 }
 
 type Callback = (error: unknown, result?: unknown) => void;
@@ -49,9 +76,12 @@ export interface ConnectionKit {
   readonly reader: ProtocolClass;
   /** Builds the typed facade whose methods go through a caller. */
   readonly facade: (caller: Caller) => unknown;
+  /** The pool that pooled connections lease from, when the pool is on (sockets only). */
+  readonly pool?: Pool;
 }
 
 const RECV = "thrift-client:reply";
+const MAX_SEQID = 2 ** 31 - 1;
 type State = "idle" | "opening" | "open" | "closing" | "closed";
 
 /**
@@ -74,15 +104,26 @@ export class Connection<C> implements Caller {
   #aborted: { reason: unknown } | undefined;
   #ending: Promise<void> | undefined;
   #gate: PromiseWithResolvers<void> & { dial: AbortController } | undefined;
-  readonly #onClosed: (() => void) | undefined;
+  readonly #hooks: ConnectionHooks;
+  readonly #timeout: number;
+  #callTimeout: number | undefined;
+  readonly #unlinks = new Map<number, () => void>();
+  /** A call timed out or was aborted and may still be answered: never give it back to a pool. */
+  #tainted = false;
 
-  /** Made by `ThriftClient`; not meant to be built by hand. */
-  constructor(kit: ConnectionKit, onClosed?: () => void) {
+  /**
+   * Made by `ThriftClient` (`connect()`, `autoconnect()`, `transport`); not meant to be built
+   * by hand.
+   *
+   * @internal
+   */
+  constructor(kit: ConnectionKit, hooks: ConnectionHooks = {}) {
     this.#kit = kit;
-    this.#onClosed = onClosed;
+    this.#hooks = hooks;
+    this.#timeout = hooks.timeout ?? kit.endpoint.timeout;
     this.client = kit.facade(this) as C;
-    const { timeout, label } = kit.endpoint;
-    this.#deadlines = new Deadlines(timeout, (seqid, method) => {
+    const { label } = kit.endpoint;
+    this.#deadlines = new Deadlines((seqid, method, timeout) => {
       this.#abandon(seqid);
       this.#settle(
         seqid,
@@ -99,7 +140,7 @@ export class Connection<C> implements Caller {
   #closedNow(): void {
     this.#state = "closed";
     this.#deadlines.stop();
-    this.#onClosed?.();
+    this.#hooks.closed?.();
   }
 
   /** True once open and until closed. */
@@ -125,6 +166,8 @@ export class Connection<C> implements Caller {
     this.#closeReason = undefined;
     this.#aborted = undefined;
     this.#abandoned.clear();
+    this.#tainted = false;
+    this.#hooks.opened?.();
     this.#buffer = new ReadBuffer();
     this.#protocol = new this.#kit.reader(this.#buffer, true, true);
     this.#raw = this.#newClient();
@@ -164,6 +207,9 @@ export class Connection<C> implements Caller {
       callFailed: (seqid, error) => this.#settle(seqid, error),
       closed: (error) => this.#lost(error),
     };
+    if (this.#hooks.pooled && this.#kit.pool && !endpoint.httpUrl) {
+      return this.#kit.pool.acquire(sink, cancel);
+    }
     if (endpoint.httpUrl) {
       const fetch = runtime.fetchWith(endpoint.httpTls);
       return Promise.resolve(
@@ -174,21 +220,53 @@ export class Connection<C> implements Caller {
   }
 
   /** Runs a generated method once open; rejects at once when closed. */
-  call(method: string, args: unknown[]): Promise<unknown> {
+  call(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
     switch (this.#state) {
-      case "open": {
-        const fn = this.#raw[method] as (
-          ...args: unknown[]
-        ) => Promise<unknown>;
-        return fn.apply(this.#raw, args);
-      }
+      case "open":
+        return this.#start(method, args, options);
       case "opening":
-        return this.#gate!.promise.then(() => this.call(method, args));
+        return this.#gate!.promise.then(() => this.call(method, args, options));
       case "idle":
-        return this.open().then(() => this.call(method, args));
+        return this.open().then(() => this.call(method, args, options));
       default:
         return Promise.reject(this.#aborted ? this.#aborted.reason : this.#closedError(method));
     }
+  }
+
+  /** The one place a call starts: sequence id, deadline, per-call signal. */
+  #start(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
+    const raw = this.#raw;
+    const fn = raw[method] as (...args: unknown[]) => Promise<unknown>;
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (args.length < fn.length) {
+      return Promise.reject(
+        new TypeError(
+          `Cannot call "${method}" on "${this.#kit.endpoint.label}": it takes ${fn.length} arguments, got ${args.length}`,
+        ),
+      );
+    }
+    // Sequence ids stay within i32 and never reuse one still in flight.
+    while (raw._seqid >= MAX_SEQID || raw._reqs[raw._seqid + 1]) {
+      raw._seqid = raw._seqid >= MAX_SEQID ? 0 : raw._seqid + 1;
+    }
+    this.#callTimeout = options?.timeout;
+    let result: Promise<unknown>;
+    try {
+      result = fn.apply(raw, args);
+    } finally {
+      this.#callTimeout = undefined;
+    }
+    const seqid = raw._seqid;
+    if (signal && raw._reqs[seqid]) {
+      const onAbort = () => {
+        this.#abandon(seqid);
+        this.#settle(seqid, signal.reason);
+      };
+      signal.addEventListener("abort", onAbort, { once: true });
+      this.#unlinks.set(seqid, () => signal.removeEventListener("abort", onAbort));
+    }
+    return result;
   }
 
   #closedError(method: string): ClosedError {
@@ -204,13 +282,14 @@ export class Connection<C> implements Caller {
 
   #send(bytes: Uint8Array, message: OutgoingMessage): void {
     if (!message.oneway) {
-      this.#deadlines.add(message.seqid, message.method);
+      this.#deadlines.add(message.seqid, message.method, this.#callTimeout ?? this.#timeout);
     }
     this.#channel!.send(bytes, message);
   }
 
-  /** Remembers a timed-out call so its late reply is skipped; keeps the last 1024. */
+  /** Remembers a timed-out or aborted call so its late reply is skipped; keeps the last 1024. */
   #abandon(seqid: number): void {
+    this.#tainted = true;
     this.#abandoned.add(seqid);
     if (this.#abandoned.size > 1024) {
       this.#abandoned.delete(this.#abandoned.values().next().value!);
@@ -223,6 +302,11 @@ export class Connection<C> implements Caller {
     if (!callback) return;
     delete this.#raw._reqs[seqid];
     this.#deadlines.delete(seqid);
+    const unlink = this.#unlinks.get(seqid);
+    if (unlink) {
+      this.#unlinks.delete(seqid);
+      unlink();
+    }
     callback(error, result);
     if (this.#deadlines.size === 0) this.#drained?.();
   }
@@ -240,13 +324,17 @@ export class Connection<C> implements Caller {
     const buffer = new ReadBuffer();
     buffer.append(body);
     try {
-      this.#readReplies(buffer, new this.#kit.reader(buffer, true, true), true);
+      this.#readReply(new this.#kit.reader(buffer, true, true), seqid);
+      if (buffer.pending > 0) buffer.commit();
       if (this.#raw._reqs[seqid]) {
         throw new ProtocolError(
-          `No reply to call ${seqid} in the HTTP response`,
+          `No reply to call ${seqid} in the HTTP response from "${this.#kit.endpoint.label}"`,
         );
       }
     } catch (error) {
+      if (error instanceof InputBufferUnderrunError) {
+        error = new ProtocolError(`Truncated reply from "${this.#kit.endpoint.label}"`);
+      }
       this.#settle(seqid, this.#protocolError(error));
     }
   }
@@ -276,10 +364,22 @@ export class Connection<C> implements Caller {
     }
   }
 
-  #readReply(protocol: Protocol): void {
+  /** Reads one reply; over HTTP, `only` is the one sequence id the body may answer. */
+  #readReply(protocol: Protocol, only?: number): void {
     const header = protocol.readMessageBegin();
     const seqid = header.rseqid;
     const method = String(header.fname).replace(/^.*:/, "");
+    const { label } = this.#kit.endpoint;
+    if (header.mtype !== MessageType.REPLY && header.mtype !== MessageType.EXCEPTION) {
+      throw new ProtocolError(
+        `Invalid reply from "${label}": message "${method}" has type ${header.mtype}, expected a reply or an exception`,
+      );
+    }
+    if (only !== undefined && seqid !== only) {
+      throw new ProtocolError(
+        `Invalid reply from "${label}": the response to call ${only} names sequence id ${seqid}`,
+      );
+    }
     if (!this.#raw._reqs[seqid]) {
       if (!this.#abandoned.delete(seqid)) {
         throw new ProtocolError(
@@ -289,6 +389,12 @@ export class Connection<C> implements Caller {
       protocol.skip(STRUCT); // a late reply to a call that timed out
       protocol.readMessageEnd();
       return;
+    }
+    const expected = this.#deadlines.methodOf(seqid);
+    if (expected !== undefined && expected !== method) {
+      throw new ProtocolError(
+        `Invalid reply from "${label}": a reply named "${method}" answers call ${seqid} of "${expected}"`,
+      );
     }
     const recv = this.#raw["recv_" + method];
     if (typeof recv !== "function") {
@@ -314,17 +420,25 @@ export class Connection<C> implements Caller {
   }
 
   #fail(error: unknown): void {
-    const channel = this.#channel;
     this.#lost(this.#protocolError(error));
-    channel?.close();
   }
 
-  /** The channel is gone: reject what waits, forget the channel. */
+  /** The channel is gone: reject what waits (an open in progress too), forget the channel. */
   #lost(error?: Error): void {
     if (this.#state === "closed" && !this.#channel) return;
+    const channel = this.#channel;
     this.#channel = undefined;
     this.#closedNow();
     this.#closeReason ??= error;
+    channel?.close(); // a pooled channel is discarded
+    if (this.#gate) { // bytes or an error while opening: the dial's channel is closed on arrival
+      this.#gate.reject(
+        this.#closeReason ??
+          new ClosedError(`Connection to "${this.#kit.endpoint.label}" was closed while opening`),
+      );
+      this.#gate.dial.abort(this.#closeReason);
+      this.#gate = undefined;
+    }
     this.#rejectAll(
       error ??
         new TransportError(
@@ -397,7 +511,8 @@ export class Connection<C> implements Caller {
     this.#channel = undefined;
     this.#closeReason ??= new ClosedError(`Connection to "${this.#kit.endpoint.label}" was closed`);
     this.#closedNow();
-    if (channel) await endWithin(channel, this.#kit.endpoint.timeout);
+    if (channel && this.#tainted && this.#hooks.pooled) channel.close(); // a reply is still owed
+    else if (channel) await endWithin(channel, this.#kit.endpoint.timeout);
   }
 
   /** Closes at once (see `close()`). */

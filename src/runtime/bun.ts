@@ -76,6 +76,8 @@ async function dial(
       close(): void {
         finish();
       },
+      unref: () => socket?.unref(),
+      ref: () => socket?.ref(),
       end(): Promise<void> {
         ending = true;
         if (pending.length === 0) finish(); // else `drain` finishes once the queue is empty

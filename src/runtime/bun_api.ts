@@ -16,6 +16,8 @@ export interface BunSocket {
   end(): void;
   terminate(): void;
   setNoDelay(noDelay?: boolean): boolean;
+  ref(): void;
+  unref(): void;
   getPeerCertificate(): PeerCertificate;
 }
 

@@ -63,6 +63,8 @@ export function dialNodeTls(
     close(): void {
       finish();
     },
+    unref: () => void socket.unref(),
+    ref: () => void socket.ref(),
     end(): Promise<void> {
       if (!ending && !closed) {
         ending = true;

@@ -90,6 +90,8 @@ export function denoStream(
     close(): void {
       finish();
     },
+    unref: () => conn.unref(),
+    ref: () => conn.ref(),
     end(): Promise<void> {
       if (!ending && !closed) {
         ending = true;

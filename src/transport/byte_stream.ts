@@ -56,6 +56,10 @@ export interface ByteStream {
    * resolves once closed, never rejects; idempotent. `onClose` runs as for `close()`.
    */
   end(): Promise<void>;
+  /** Lets the process exit while the stream is open and idle. */
+  unref(): void;
+  /** Undoes `unref()`: an open stream keeps the process alive. */
+  ref(): void;
 }
 
 /**

@@ -26,4 +26,8 @@ export interface Channel {
   end(): Promise<void>;
   /** Closes at once. */
   close(): void;
+  /** Lets the process exit while the channel is open and idle (a pooled channel). */
+  unref?(): void;
+  /** Undoes `unref()`. */
+  ref?(): void;
 }

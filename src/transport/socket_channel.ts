@@ -87,5 +87,7 @@ export async function openSocketChannel(
       await opened.end();
     },
     close: () => opened.close(),
+    unref: () => opened.unref(),
+    ref: () => opened.ref(),
   };
 }
