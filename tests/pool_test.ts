@@ -94,20 +94,24 @@ describe("pool", () => {
     await thrift.close();
   });
 
-  it("discards a connection whose call timed out, and serves the next one on a new one", T, async () => {
-    await using backend = await startNpmServer();
-    const thrift = new ThriftClient(Calculator.Client, {
-      transport: backend.url,
-      pool: true,
-      timeout: 100,
-    });
-    await assert.rejects(thrift.client.sleep(1_000), TimeoutError);
-    await until("the timed-out connection is discarded", () => thrift.pool?.discarded === 1);
-    assert.equal(await thrift.client.add(1, 2), 3);
-    assert.equal(thrift.pool?.created, 2);
-    await thrift.close();
-    await backend.waitForConnections(0);
-  });
+  it(
+    "discards a connection whose call timed out, and serves the next one on a new one",
+    T,
+    async () => {
+      await using backend = await startNpmServer();
+      const thrift = new ThriftClient(Calculator.Client, {
+        transport: backend.url,
+        pool: true,
+        timeout: 100,
+      });
+      await assert.rejects(thrift.client.sleep(1_000), TimeoutError);
+      await until("the timed-out connection is discarded", () => thrift.pool?.discarded === 1);
+      assert.equal(await thrift.client.add(1, 2), 3);
+      assert.equal(thrift.pool?.created, 2);
+      await thrift.close();
+      await backend.waitForConnections(0);
+    },
+  );
 
   it("end() gives a connection back, close() and abort() discard it", T, async () => {
     await using backend = await startNpmServer();
@@ -163,20 +167,24 @@ describe("pool", () => {
     assert.equal(thrift.pool?.discarded, 0);
   });
 
-  it("await using thrift lets leased connections finish, then closes; later calls reopen", T, async () => {
-    await using backend = await startNpmServer();
-    const thrift = new ThriftClient(Calculator.Client, { transport: backend.url, pool: true });
-    const conn = thrift.connect();
-    const slow = conn.client.sleep(150);
-    await new Promise((r) => setTimeout(r, 20));
-    const disposing = thrift[Symbol.asyncDispose]();
-    await assert.rejects(thrift.connect().client.add(1, 1), ClosedError);
-    assert.equal(await slow, 150);
-    await within("asyncDispose", 5_000, disposing);
-    await backend.waitForConnections(0);
-    assert.equal(await thrift.client.add(1, 1), 2);
-    await thrift.close();
-  });
+  it(
+    "await using thrift lets leased connections finish, then closes; later calls reopen",
+    T,
+    async () => {
+      await using backend = await startNpmServer();
+      const thrift = new ThriftClient(Calculator.Client, { transport: backend.url, pool: true });
+      const conn = thrift.connect();
+      const slow = conn.client.sleep(150);
+      await new Promise((r) => setTimeout(r, 20));
+      const disposing = thrift[Symbol.asyncDispose]();
+      await assert.rejects(thrift.connect().client.add(1, 1), ClosedError);
+      assert.equal(await slow, 150);
+      await within("asyncDispose", 5_000, disposing);
+      await backend.waitForConnections(0);
+      assert.equal(await thrift.client.add(1, 1), 2);
+      await thrift.close();
+    },
+  );
 
   it("thrift.close() rejects calls in flight on leased connections", T, async () => {
     await using backend = await startNpmServer();

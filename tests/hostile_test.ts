@@ -1,0 +1,151 @@
+import assert from "node:assert/strict";
+import { createServer, type Server, type Socket } from "node:net";
+import { describe, it } from "node:test";
+import { ProtocolError, ThriftClient } from "../mod.ts";
+import { Calculator } from "./helpers/calculator.ts";
+import { startNpmServer } from "./helpers/npm_server.ts";
+import { until, within } from "./helpers/within.ts";
+
+const T = { timeout: 30_000 };
+const REPLY = 2;
+const CALL = 1;
+
+/** A strict binary message `name` of `type` whose result struct holds string `text` in field 0. */
+function message(type: number, name: string, seqid: number, text: string): Uint8Array {
+  const enc = new TextEncoder();
+  const n = enc.encode(name);
+  const t = enc.encode(text);
+  const out = new Uint8Array(12 + n.length + 7 + t.length + 1);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, 0x80010000 | type);
+  view.setInt32(4, n.length);
+  out.set(n, 8);
+  view.setInt32(8 + n.length, seqid);
+  let at = 12 + n.length;
+  out[at++] = 11; // string field 0
+  view.setInt16(at, 0);
+  view.setInt32(at + 2, t.length);
+  out.set(t, at + 6);
+  out[at + 6 + t.length] = 0;
+  return out;
+}
+
+/** The sequence id of a strict binary call. */
+function seqidOf(chunk: Uint8Array): number {
+  const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  return view.getInt32(8 + view.getInt32(4));
+}
+
+interface RawServer {
+  url: string;
+  live(): number;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** A server that answers each call with `answer(seqid)`, or writes `hello` on connect. */
+async function rawServer(
+  answer: (seqid: number) => Uint8Array,
+  hello?: Uint8Array,
+): Promise<RawServer> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+    socket.on("error", () => {});
+    if (hello) socket.write(hello);
+    socket.on("data", (chunk: Uint8Array) => socket.write(answer(seqidOf(chunk))));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `tcp://127.0.0.1:${(server.address() as { port: number }).port}`,
+    live: () => sockets.size,
+    async [Symbol.asyncDispose]() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+describe("hostile servers", () => {
+  it(
+    "a reply named after another method is a ProtocolError and closes the connection",
+    T,
+    async () => {
+      await using server = await rawServer((seqid) =>
+        message(REPLY, "echoString", seqid, "surprise")
+      );
+      const thrift = new ThriftClient(Calculator.Client, { transport: server.url, timeout: 5_000 });
+      const conn = thrift.connect();
+      await assert.rejects(conn.client.add(1, 2), (error: unknown) => {
+        assert.ok(error instanceof ProtocolError);
+        assert.match(error.message, /"echoString" answers call \d+ of "add"/);
+        return true;
+      });
+      assert.equal(conn.state, "closed");
+      await until("the server sees the socket closed", () => server.live() === 0);
+    },
+  );
+
+  it("a message of type CALL is not taken as a reply", T, async () => {
+    await using server = await rawServer((seqid) => message(CALL, "echoString", seqid, "x"));
+    const thrift = new ThriftClient(Calculator.Client, { transport: server.url, timeout: 5_000 });
+    await assert.rejects(thrift.client.echoString("x"), (error: unknown) => {
+      assert.ok(error instanceof ProtocolError);
+      assert.match(error.message, /type 1, expected a reply or an exception/);
+      return true;
+    });
+    await until("the server sees the socket closed", () => server.live() === 0);
+  });
+
+  it(
+    "bytes that arrive while opening leave no zombie: calls reject at once, nothing stays open",
+    T,
+    async () => {
+      await using server = await rawServer(
+        (seqid) => message(REPLY, "add", seqid, ""),
+        message(REPLY, "add", 7, "unsolicited"),
+      );
+      const thrift = new ThriftClient(Calculator.Client, {
+        transport: server.url,
+        timeout: 10_000,
+      });
+      for (let i = 0; i < 5; i++) {
+        const conn = thrift.connect();
+        const started = performance.now();
+        await assert.rejects(within("the call", 5_000, conn.client.add(1, 2)));
+        assert.ok(performance.now() - started < 5_000);
+        await until("the connection is closed", () => conn.state === "closed");
+      }
+      await until("the server sees every socket closed", () => server.live() === 0);
+      await thrift.close();
+    },
+  );
+
+  it("thrift.close() also closes a connection re-opened after close()", T, async () => {
+    await using backend = await startNpmServer();
+    const thrift = new ThriftClient(Calculator.Client, { transport: backend.url });
+    const conn = thrift.connect();
+    await conn.client.add(1, 1);
+    await conn.close();
+    await conn.open();
+    assert.equal(await conn.client.add(2, 2), 4);
+    await thrift.close();
+    assert.equal(conn.state, "closed");
+    await backend.waitForConnections(0);
+  });
+
+  it("sequence ids wrap within i32 on a long-lived connection", T, async () => {
+    await using backend = await startNpmServer();
+    const Late = class extends Calculator.Client {
+      constructor(output: never, pClass: never) {
+        super(output, pClass);
+        (this as unknown as { _seqid: number })._seqid = 2 ** 31 - 3;
+      }
+    };
+    const thrift = new ThriftClient(Late, { transport: backend.url });
+    await using conn = thrift.connect();
+    const sums = await Promise.all(Array.from({ length: 6 }, (_, i) => conn.client.add(i, 1)));
+    assert.deepEqual(sums, [1, 2, 3, 4, 5, 6]);
+    for (let i = 0; i < 4; i++) assert.equal(await conn.client.add(i, i), 2 * i);
+  });
+});
