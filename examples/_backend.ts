@@ -2,9 +2,12 @@
  * An embedded Thrift backend for the examples: npm `thrift`'s own server serving the
  * `Calculator` service of tests/idl/test.thrift on 127.0.0.1 and a free port.
  */
-import type { AddressInfo, Server } from "node:net";
+import type { AddressInfo, Server, Socket } from "node:net";
 import thrift from "thrift";
 import Calculator from "../tests/gen/Calculator.js";
+import types from "../tests/gen/test_types.js";
+
+const { NotFound } = types as unknown as { NotFound: new () => object };
 
 interface ThriftServerApi {
   createServer(service: unknown, handler: object, options?: object): Server;
@@ -12,6 +15,7 @@ interface ThriftServerApi {
 
 const handler = {
   add: (a: number, b: number) => a + b,
+  fail: (message: string) => Promise.reject(Object.assign(new NotFound(), { message, code: 404 })),
   echoString: (s: string) => s,
   sleep: (ms: number) => new Promise((resolve) => setTimeout(() => resolve(ms), ms)),
   notify: (message: string) => console.log(`backend: notified "${message}"`),
@@ -25,10 +29,18 @@ export async function startBackend(): Promise<
     Calculator,
     handler,
   );
+  const sockets = new Set<Socket>();
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `tcp://127.0.0.1:${port}`,
-    stop: () => new Promise((resolve) => server.close(() => resolve())),
+    stop: () => {
+      for (const socket of sockets) socket.destroy(); // pooled clients keep theirs open
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
   };
 }

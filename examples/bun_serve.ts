@@ -5,18 +5,20 @@
  */
 import { ThriftClient } from "../mod.ts";
 import Calculator from "../tests/gen/Calculator.js";
-import { app, type Calculator as CalculatorClient } from "./_app.ts";
+import { app, type Calculator as CalculatorClient, unavailable } from "./_app.ts";
 import { startBackend } from "./_backend.ts";
 
 const backend = await startBackend();
 const thrift = new ThriftClient<CalculatorClient>(Calculator.Client, {
   transport: backend.url,
+  pool: true,
 });
 
 const portFlag = Bun.argv.indexOf("--port");
 const server = Bun.serve({
   port: portFlag >= 0 ? Number(Bun.argv[portFlag + 1]) : 8000,
   hostname: "127.0.0.1",
-  fetch: thrift.autoconnect(app(thrift)),
+  fetch: thrift.autoconnect(app(thrift, backend.stop)),
+  error: unavailable,
 });
 console.log(`Listening on http://127.0.0.1:${server.port}/`);

@@ -5,12 +5,13 @@
  */
 import { ThriftClient } from "../mod.ts";
 import Calculator from "../tests/gen/Calculator.js";
-import { app, type Calculator as CalculatorClient } from "./_app.ts";
+import { app, type Calculator as CalculatorClient, unavailable } from "./_app.ts";
 import { startBackend } from "./_backend.ts";
 
 const backend = await startBackend();
 const thrift = new ThriftClient<CalculatorClient>(Calculator.Client, {
   transport: backend.url,
+  pool: true,
 });
 
 const portFlag = Deno.args.indexOf("--port");
@@ -19,4 +20,5 @@ Deno.serve({
   port,
   hostname: "127.0.0.1",
   onListen: ({ port }) => console.log(`Listening on http://127.0.0.1:${port}/`),
-}, thrift.autoconnect(app(thrift)));
+  onError: unavailable,
+}, thrift.autoconnect(app(thrift, backend.stop)));

@@ -70,6 +70,20 @@ async function checkApp(url: string): Promise<void> {
     ),
   );
   answers.forEach((answer, i) => assert.equal(answer.sum, i + 1));
+  for (const bad of ["a=abc", "a=3000000000", "b=1.5"]) {
+    const response = await fetch(`${url}api/add?${bad}`);
+    assert.equal(response.status, 400, bad);
+    assert.match((await response.json()).error, /must be an integer/);
+  }
+  const failed = await fetch(url + "api/fail?message=no+such+thing");
+  assert.equal(failed.status, 400);
+  assert.deepEqual(await failed.json(), { error: "no such thing" });
+  assert.equal((await fetch(url + "backend/stop")).status, 200);
+  const down = await fetch(url + "?a=1&b=2");
+  assert.equal(down.status, 503);
+  const body = await down.text();
+  assert.match(body, /Service unavailable/);
+  assert.doesNotMatch(body, /127\.0\.0\.1|tcp:/);
 }
 
 describe("examples", () => {
