@@ -325,17 +325,19 @@ export class Connection<C> implements Caller {
     buffer.append(body);
     try {
       this.#readReply(new this.#kit.reader(buffer, true, true), seqid);
-      if (buffer.pending > 0) buffer.commit();
       if (this.#raw._reqs[seqid]) {
         throw new ProtocolError(
           `No reply to call ${seqid} in the HTTP response from "${this.#kit.endpoint.label}"`,
         );
       }
     } catch (error) {
-      if (error instanceof InputBufferUnderrunError) {
-        error = new ProtocolError(`Truncated reply from "${this.#kit.endpoint.label}"`);
-      }
-      this.#settle(seqid, this.#protocolError(error));
+      const truncated = error instanceof InputBufferUnderrunError;
+      this.#settle(
+        seqid,
+        truncated
+          ? new ProtocolError(`Truncated reply from "${this.#kit.endpoint.label}"`)
+          : this.#protocolError(error),
+      );
     }
   }
 
