@@ -4,6 +4,7 @@ import { ClosedError, ThriftClient, TimeoutError } from "../mod.ts";
 import { Calculator } from "./helpers/calculator.ts";
 import { startNpmServer } from "./helpers/npm_server.ts";
 import { startKillingProxy } from "./helpers/proxy.ts";
+import { withoutFdLeak } from "./helpers/fds.ts";
 import { until, within } from "./helpers/within.ts";
 
 const T = { timeout: 30_000 };
@@ -186,15 +187,20 @@ describe("pool", () => {
     },
   );
 
-  it("thrift.close() rejects calls in flight on leased connections", T, async () => {
-    await using backend = await startNpmServer();
-    const thrift = new ThriftClient(Calculator.Client, { transport: backend.url, pool: true });
-    const conn = thrift.connect();
-    const slow = conn.client.sleep(2_000);
-    await new Promise((r) => setTimeout(r, 50));
-    await thrift.close();
-    await assert.rejects(slow, ClosedError);
-    await backend.waitForConnections(0);
-    assert.equal(thrift.pool?.open, 0);
-  });
+  it(
+    "thrift.close() rejects calls in flight on leased connections",
+    T,
+    () =>
+      withoutFdLeak(async () => {
+        await using backend = await startNpmServer();
+        const thrift = new ThriftClient(Calculator.Client, { transport: backend.url, pool: true });
+        const conn = thrift.connect();
+        const slow = conn.client.sleep(2_000);
+        await new Promise((r) => setTimeout(r, 50));
+        await thrift.close();
+        await assert.rejects(slow, ClosedError);
+        await backend.waitForConnections(0);
+        assert.equal(thrift.pool?.open, 0);
+      }),
+  );
 });
