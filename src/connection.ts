@@ -513,7 +513,9 @@ export class Connection<C> implements Caller {
     this.#channel = undefined;
     this.#closeReason ??= new ClosedError(`Connection to "${this.#kit.endpoint.label}" was closed`);
     this.#closedNow();
-    if (channel && this.#tainted && this.#hooks.pooled) channel.close(); // a reply is still owed
+    // A reply still owed, or part of an unsolicited message read: not clean enough to reuse.
+    const unclean = this.#tainted || this.#buffer.pending > 0;
+    if (channel && unclean && this.#hooks.pooled) channel.close();
     else if (channel) await endWithin(channel, this.#kit.endpoint.timeout);
   }
 
