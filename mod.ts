@@ -22,8 +22,12 @@ export { Connection } from "./src/connection.ts";
 export type { Caller, ServiceClientClass } from "./src/connection.ts";
 export type {
   CallInfo,
+  EnvRecord,
   HeadersOption,
+  PoolOptions,
+  PoolSettings,
   ProtocolName,
+  SeedKeys,
   SslOptions,
   ThriftClientConfig,
   ThriftClientOptions,
