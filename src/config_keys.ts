@@ -219,10 +219,13 @@ export function readPool(option: unknown, at: Pick): PoolSettings | undefined {
   return parseBoolean(on.value, on.name, false) ? settings : undefined;
 }
 
-/** Whether a value that failed to read may be shown: a plain file path, not key material. */
-function showable(value: string, name: string): boolean {
-  if (/key/i.test(name) || value.length > 1024 || /[\s+=]/.test(value)) return false;
-  return /\.(pem|crt|cer|cert|key|der|ca)$/i.test(value) || /^\.{0,2}\//.test(value);
+/**
+ * Whether a value that failed to read may be shown: printable, no whitespace, and with a dot
+ * (a file name), which bare base64 or hex key material never has.
+ */
+function showable(value: string): boolean {
+  return value.length <= 1024 && /^[!-~]+$/.test(value) && !/[+={}"']/.test(value) &&
+    value.includes(".");
 }
 
 /** A file path or PEM text -> PEM text; an unreadable path is a ConfigError. */
@@ -238,7 +241,7 @@ export function pem(value: unknown, name: string): string | undefined {
   try {
     return readFileSync(value, "utf8");
   } catch (error) {
-    if (showable(value, name)) {
+    if (showable(value)) {
       throw new ConfigError(
         `Cannot read ${name} "${value}": ${(error as Error).message}`,
         { cause: error },

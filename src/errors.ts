@@ -94,7 +94,7 @@ export class ClosedError extends ThriftClientError {
 
 /**
  * A call got no reply within `timeout` ms (or waited too long for a pooled connection). A
- * connect that exceeds `connectTimeout` is a {@link ConnectError}, not this.
+ * connect that exceeds `connectTimeout` is a {@link ConnectError} (with this as its `cause`).
  */
 export class TimeoutError extends ThriftClientError {
   /**
