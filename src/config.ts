@@ -5,7 +5,7 @@
  */
 import {
   checkFields,
-  checkSeedKeys,
+  checkKeys,
   optionalString,
   parseBoolean,
   parseMillis,
@@ -337,7 +337,7 @@ export function resolveConfig(
     );
   }
   const raw = config as Readonly<Record<string, unknown>>;
-  checkSeedKeys(raw);
+  checkKeys(raw);
   const options = config as ThriftClientOptions;
   const at = (option: unknown, key: string, name: string) => pick(raw, option, key, name);
   const ssl = options.ssl ?? {};

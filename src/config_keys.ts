@@ -94,13 +94,39 @@ function closest(name: string, candidates: readonly string[]): string {
   return best;
 }
 
-/** Throws on a `THRIFTCLIENT_*` key nobody reads; keys without the prefix are ignored. */
-export function checkSeedKeys(config: Readonly<Record<string, unknown>>): void {
+const OPTIONS = [
+  "transport",
+  "protocol",
+  "ssl",
+  "buffered",
+  "zlib",
+  "alwaysConnect",
+  "framed",
+  "timeout",
+  "connectTimeout",
+  "service",
+  "headers",
+  "maxMessageSize",
+  "pool",
+];
+
+/**
+ * Throws on a `THRIFTCLIENT_*` key nobody reads. Other keys are ignored (an environment has
+ * many), except a non-string value under a near miss of an option name (`timout: 5`): an
+ * environment only holds strings, so that is a mistyped option.
+ */
+export function checkKeys(config: Readonly<Record<string, unknown>>): void {
   for (const key of Object.keys(config)) {
-    if (!key.startsWith(PREFIX) || KNOWN.includes(key)) continue;
-    throw new ConfigError(
-      `Unknown key "${key}": did you mean "${closest(key, KNOWN)}"?`,
-    );
+    if (key.startsWith(PREFIX) && !KNOWN.includes(key)) {
+      throw new ConfigError(
+        `Unknown key "${key}": did you mean "${closest(key, KNOWN)}"?`,
+      );
+    }
+    if (OPTIONS.includes(key) || typeof config[key] === "string") continue;
+    const near = closest(key, OPTIONS);
+    if (distance(key.toLowerCase(), near.toLowerCase()) <= 2) {
+      throw new ConfigError(`Unknown option "${key}": did you mean "${near}"?`);
+    }
   }
 }
 

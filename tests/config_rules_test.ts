@@ -127,6 +127,14 @@ describe("unknown keys", { timeout: 10_000 }, () => {
     assert.equal(endpoint.timeout, 5);
   });
 
+  it("rejects a non-string value under a near miss of an option name", () => {
+    rejects({ timout: 5 }, /^Unknown option "timout": did you mean "timeout"\?$/);
+    rejects({ Framed: true }, /did you mean "framed"/);
+    rejects({ connectTimout: 5 }, /did you mean "connectTimeout"/);
+    const other: Loose = { timout: "5", unrelated: 1, TERM: "xterm" };
+    assert.equal(resolveConfig(other).timeout, 30_000);
+  });
+
   it("rejects an unknown ssl option with a suggestion", () => {
     rejects(
       { ssl: { validte: false } },
