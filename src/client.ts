@@ -65,11 +65,11 @@ function facadeFor(
  */
 export class ThriftClient<C> {
   /** The binary protocol (`TBinaryProtocol`), the default. */
-  static readonly BINARY: ProtocolName = "BINARY";
+  static readonly BINARY: "BINARY" & ProtocolName = "BINARY";
   /** The compact protocol (`TCompactProtocol`). */
-  static readonly COMPACT: ProtocolName = "COMPACT";
+  static readonly COMPACT: "COMPACT" & ProtocolName = "COMPACT";
   /** The JSON protocol (`TJSONProtocol`). */
-  static readonly JSON: ProtocolName = "JSON";
+  static readonly JSON: "JSON" & ProtocolName = "JSON";
 
   /** The generated client; each call goes to the connection in scope (see the README). */
   readonly client: C;
@@ -126,7 +126,7 @@ export class ThriftClient<C> {
    * @param ServiceClient The generated client class.
    * @param options camelCase options that override the environment.
    * @returns The configured client.
-   * @throws {ConfigError} when a variable is invalid.
+   * @throws {ConfigError} when a variable is invalid, or a `THRIFTCLIENT_*` name is unknown.
    */
   static fromEnv<C>(
     ServiceClient: ServiceClientClass<C>,

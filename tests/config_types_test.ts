@@ -49,7 +49,10 @@ describe("options types", { timeout: 10_000 }, () => {
   });
 
   it("types the protocol constants as protocol names", () => {
-    const names: ProtocolName[] = [ThriftClient.BINARY, ThriftClient.COMPACT, ThriftClient.JSON];
+    const binary: "BINARY" = ThriftClient.BINARY;
+    const compact: "COMPACT" = ThriftClient.COMPACT;
+    const json: "JSON" = ThriftClient.JSON;
+    const names: ProtocolName[] = [binary, compact, json];
     assert.deepEqual(names, ["BINARY", "COMPACT", "JSON"]);
   });
 
