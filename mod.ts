@@ -23,9 +23,12 @@ export type { Caller, CallOptions, ServiceClientClass } from "./src/connection.t
 export type { PoolStats } from "./src/pool.ts";
 export type {
   CallInfo,
+  EnvRecord,
   HeadersOption,
   PoolOptions,
+  PoolSettings,
   ProtocolName,
+  SeedKeys,
   SslOptions,
   ThriftClientConfig,
   ThriftClientOptions,

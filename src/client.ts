@@ -6,7 +6,14 @@
  */
 import process from "node:process";
 import { protocolClasses } from "./_thrift.ts";
-import { type Endpoint, resolveConfig, type ThriftClientConfig } from "./config.ts";
+import { checkServiceClient } from "./_service_class.ts";
+import {
+  type Endpoint,
+  type EnvRecord,
+  type ProtocolName,
+  resolveConfig,
+  type ThriftClientConfig,
+} from "./config.ts";
 import {
   type Caller,
   type CallOptions,
@@ -61,11 +68,11 @@ function facadeFor(
  */
 export class ThriftClient<C> {
   /** The binary protocol (`TBinaryProtocol`), the default. */
-  static readonly BINARY = "BINARY";
+  static readonly BINARY: "BINARY" & ProtocolName = "BINARY";
   /** The compact protocol (`TCompactProtocol`). */
-  static readonly COMPACT = "COMPACT";
+  static readonly COMPACT: "COMPACT" & ProtocolName = "COMPACT";
   /** The JSON protocol (`TJSONProtocol`). */
-  static readonly JSON = "JSON";
+  static readonly JSON: "JSON" & ProtocolName = "JSON";
 
   /** The generated client; each call goes to the connection in scope (see the README). */
   readonly client: C;
@@ -86,10 +93,20 @@ export class ThriftClient<C> {
    * @param config camelCase options and/or `THRIFTCLIENT_*` keys; camelCase wins.
    * @throws {ConfigError} when an option or key is invalid; nothing is contacted here.
    */
+  constructor(ServiceClient: ServiceClientClass<C>, config?: ThriftClientConfig);
+  /**
+   * Configures a client from an environment record (`process.env`, `Deno.env.toObject()`).
+   *
+   * @param ServiceClient The generated client class (`Calculator.Client`).
+   * @param env String values; only the `THRIFTCLIENT_*` keys are read.
+   * @throws {ConfigError} when a key is unknown or invalid.
+   */
+  constructor(ServiceClient: ServiceClientClass<C>, env: EnvRecord);
   constructor(
     ServiceClient: ServiceClientClass<C>,
-    config: ThriftClientConfig = {},
+    config: ThriftClientConfig | EnvRecord = {},
   ) {
+    checkServiceClient(ServiceClient);
     const endpoint: Endpoint = resolveConfig(config);
     const runtimeAdapter = runtime();
     this.#pool = endpoint.pool && endpoint.target
@@ -148,11 +165,11 @@ export class ThriftClient<C> {
    * @param ServiceClient The generated client class.
    * @param options camelCase options that override the environment.
    * @returns The configured client.
-   * @throws {ConfigError} when a variable is invalid.
+   * @throws {ConfigError} when a variable is invalid, or a `THRIFTCLIENT_*` name is unknown.
    */
   static fromEnv<C>(
     ServiceClient: ServiceClientClass<C>,
-    options: ThriftClientConfig = {},
+    options?: ThriftClientConfig,
   ): ThriftClient<C> {
     const env: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(process.env)) {
@@ -217,7 +234,7 @@ export class ThriftClient<C> {
       unlink();
       leaveScope(this, connection);
     });
-    unlink = abortOn(options.signal, connection);
+    unlink = abortOn(options?.signal, connection);
     if (connection.state === "idle") connection.open().catch(() => {}); // errors reach the calls
     enterScope(this, connection);
     return connection;

@@ -3,9 +3,26 @@
  *
  * @module
  */
-import { readFileSync } from "node:fs";
+import {
+  checkFields,
+  checkKeys,
+  optionalString,
+  parseBoolean,
+  parseMillis,
+  parsePositive,
+  pem,
+  type PoolOptions,
+  type PoolSettings,
+  PREFIX,
+  quoted,
+  readPool,
+  redact,
+} from "./config_keys.ts";
 import { ConfigError } from "./errors.ts";
 import type { DialTarget, TlsSettings } from "./transport/byte_stream.ts";
+
+export type { PoolOptions, PoolSettings } from "./config_keys.ts";
+export { redact } from "./config_keys.ts";
 
 /** The protocol names accepted by `protocol` (any case). */
 export type ProtocolName = "BINARY" | "COMPACT" | "JSON";
@@ -33,27 +50,6 @@ export interface CallInfo {
 /** Extra HTTP request headers: fixed, or computed for each call. */
 export type HeadersOption = HeadersInit | ((call: CallInfo) => HeadersInit);
 
-/** Pool sizes and timers (milliseconds). */
-export interface PoolOptions {
-  /** Connections open at most per `ThriftClient`. @default {10} */
-  max?: number;
-  /** Milliseconds an idle connection stays open. @default {30000} */
-  idleTimeout?: number;
-  /** Milliseconds after which a connection is retired when given back. @default none */
-  maxLifetime?: number;
-  /** Milliseconds a lease waits for a free connection. @default {10000} */
-  acquireTimeout?: number;
-}
-
-/** The pool settings, decided once. */
-export interface PoolSettings {
-  readonly max: number;
-  readonly idleTimeout: number;
-  /** `Infinity` when not set. */
-  readonly maxLifetime: number;
-  readonly acquireTimeout: number;
-}
-
 /** The camelCase options of `new ThriftClient(Client, options)`. */
 export interface ThriftClientOptions {
   /** The endpoint URL: tcp, tcps, unix, unixs, http or https. @default {"tcp://localhost:9090"} */
@@ -80,14 +76,30 @@ export interface ThriftClientOptions {
   headers?: HeadersOption;
   /** The largest reply (or frame) accepted, in bytes. @default {16777216} */
   maxMessageSize?: number;
-  /** Reuse connections: `true` or sizes and timers. @default {false} */
+  /** Reuse connections: `true` for the defaults, or the pool's settings. @default {false} */
   pool?: boolean | PoolOptions;
 }
 
-/** Camel-case options, a record of `THRIFTCLIENT_*` keys (such as `process.env`), or both. */
-export type ThriftClientConfig =
-  | ThriftClientOptions
-  | Readonly<Record<string, unknown>>;
+/** Any `THRIFTCLIENT_*` key, as the environment spells them; unknown ones are a `ConfigError`. */
+export interface SeedKeys {
+  /** A seed key, such as `THRIFTCLIENT_TRANSPORT`; values are usually strings. */
+  readonly [key: `THRIFTCLIENT_${string}`]: unknown;
+}
+
+/**
+ * Camel-case options and/or `THRIFTCLIENT_*` keys; camelCase wins. Typos and wrong value
+ * types in camelCase options fail to type-check.
+ */
+export type ThriftClientConfig = ThriftClientOptions & SeedKeys;
+
+/**
+ * A whole environment, such as `process.env` or `Deno.env.toObject()`: string values, of
+ * which only the `THRIFTCLIENT_*` keys are read. A camelCase option name is not allowed here
+ * (its value type would go unchecked): pass options as {@link ThriftClientConfig}.
+ */
+export type EnvRecord =
+  & Readonly<Record<string, string | undefined>>
+  & { readonly [K in keyof ThriftClientOptions]?: never };
 
 /** Everything a connection needs, decided once at construction. */
 export interface Endpoint {
@@ -112,22 +124,12 @@ export interface Endpoint {
   readonly timeout: number;
   readonly connectTimeout: number;
   readonly maxMessageSize: number;
-  /** Present when the pool is on. */
+  /** The pool settings; absent when the pool is off. */
   readonly pool?: PoolSettings;
 }
 
-const PREFIX = "THRIFTCLIENT_";
 const DEFAULT_TRANSPORT = "tcp://localhost:9090";
 const PROTOCOLS: readonly ProtocolName[] = ["BINARY", "COMPACT", "JSON"];
-
-/** Hides a password in a URL-like string: `tcp://u:secret@h` -> `tcp://u:***@h`. */
-export function redact(value: string): string {
-  return value.replace(/(\/\/[^/@?#]*?:)[^/?#]*@/, "$1***@");
-}
-
-function quoted(value: unknown): string {
-  return typeof value === "string" ? `"${redact(value)}"` : String(value);
-}
 
 function seed(config: Readonly<Record<string, unknown>>, key: string): unknown {
   return config[PREFIX + key];
@@ -144,35 +146,6 @@ function pick(
   return { value: seed(config, key), name: PREFIX + key };
 }
 
-function parseBoolean(
-  value: unknown,
-  name: string,
-  fallback: boolean,
-): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value === "boolean") return value;
-  if (typeof value === "number" && (value === 0 || value === 1)) {
-    return value === 1;
-  }
-  if (typeof value === "string") {
-    const word = value.trim().toLowerCase();
-    if (["true", "1", "yes", "on"].includes(word)) return true;
-    if (["false", "0", "no", "off"].includes(word)) return false;
-  }
-  throw new ConfigError(
-    `Invalid ${name} ${quoted(value)}: expected true or false`,
-  );
-}
-
-function parseMillis(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
-  if (typeof n === "number" && Number.isFinite(n) && n > 0) return n;
-  throw new ConfigError(
-    `Invalid ${name} ${quoted(value)}: expected a positive finite number`,
-  );
-}
-
 function parseProtocol(value: unknown, name: string): ProtocolName {
   if (value === undefined) return "BINARY";
   const word = typeof value === "string" ? value.trim().toUpperCase() : "";
@@ -182,33 +155,6 @@ function parseProtocol(value: unknown, name: string): ProtocolName {
   throw new ConfigError(
     `Unknown ${name} ${quoted(value)}: expected BINARY, COMPACT or JSON`,
   );
-}
-
-/** A file path or PEM text -> PEM text; an unreadable path is a ConfigError. */
-function pem(value: unknown, name: string): string | undefined {
-  if (value === undefined || value === null || value === "") return undefined;
-  if (typeof value !== "string") {
-    throw new ConfigError(
-      `Invalid ${name} ${quoted(value)}: expected a file path or PEM text`,
-    );
-  }
-  if (value.includes("-----BEGIN")) return value;
-  try {
-    return readFileSync(value, "utf8");
-  } catch (error) {
-    throw new ConfigError(
-      `Cannot read ${name} "${value}": ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
-  }
-}
-
-function optionalString(value: unknown, name: string): string | undefined {
-  if (value === undefined || value === null || value === "") return undefined;
-  if (typeof value === "string") return value;
-  throw new ConfigError(`Invalid ${name} ${quoted(value)}: expected a string`);
 }
 
 interface Tls {
@@ -223,6 +169,7 @@ function readTls(
   config: Readonly<Record<string, unknown>>,
   ssl: SslOptions,
 ): Tls {
+  checkFields(ssl, "ssl", ["validate", "caCerts", "serverName", "cert", "key"]);
   const at = (option: unknown, key: string, name: string) => pick(config, option, key, name);
   const validate = at(ssl.validate, "SSL_VALIDATE", "ssl.validate");
   const ca = at(ssl.caCerts, "SSL_CA_CERTS", "ssl.caCerts");
@@ -381,13 +328,16 @@ function locate(value: unknown, name: string, tls: Tls): Location {
  *
  * @throws {ConfigError} for any invalid value, naming the key and the value.
  */
-export function resolveConfig(config: ThriftClientConfig = {}): Endpoint {
+export function resolveConfig(
+  config: ThriftClientConfig | EnvRecord = {},
+): Endpoint {
   if (config === null || typeof config !== "object") {
     throw new ConfigError(
       `Invalid options ${quoted(config)}: expected an object`,
     );
   }
   const raw = config as Readonly<Record<string, unknown>>;
+  checkKeys(raw);
   const options = config as ThriftClientOptions;
   const at = (option: unknown, key: string, name: string) => pick(raw, option, key, name);
   const ssl = options.ssl ?? {};
@@ -425,28 +375,11 @@ export function resolveConfig(config: ThriftClientConfig = {}): Endpoint {
       connectTimeout.name,
       10_000,
     ),
-    maxMessageSize: parseMillis(maxSize.value, maxSize.name, 16 * 1024 * 1024),
+    maxMessageSize: parsePositive(maxSize.value, maxSize.name, 16 * 1024 * 1024),
     ...(options.headers ? { headers: options.headers } : {}),
   };
-  const pool = at(options.pool === undefined ? undefined : options.pool !== false, "POOL", "pool");
-  if (parseBoolean(pool.value, pool.name, false)) {
-    const given = typeof options.pool === "object" ? options.pool : {};
-    const ms = (value: unknown, key: string, name: string, fallback: number) => {
-      const found = at(value, key, name);
-      return parseMillis(found.value, found.name, fallback);
-    };
-    (endpoint as { pool?: PoolSettings }).pool = {
-      max: ms(given.max, "POOL_MAX", "pool.max", 10),
-      idleTimeout: ms(given.idleTimeout, "POOL_IDLE_TIMEOUT", "pool.idleTimeout", 30_000),
-      maxLifetime: ms(given.maxLifetime, "POOL_MAX_LIFETIME", "pool.maxLifetime", Infinity),
-      acquireTimeout: ms(
-        given.acquireTimeout,
-        "POOL_ACQUIRE_TIMEOUT",
-        "pool.acquireTimeout",
-        10_000,
-      ),
-    };
-  }
+  const pool = readPool(options.pool, at);
+  if (pool) (endpoint as { pool?: PoolSettings }).pool = pool;
   const name = optionalString(service.value, service.name);
   if (name) (endpoint as { service?: string }).service = name;
   if (endpoint.zlib && endpoint.httpUrl) {

@@ -92,7 +92,10 @@ export class ClosedError extends ThriftClientError {
   }
 }
 
-/** A call got no reply within `timeout` ms, or connecting took longer than `connectTimeout` ms. */
+/**
+ * A call got no reply within `timeout` ms (or waited too long for a pooled connection). A
+ * connect that exceeds `connectTimeout` is a {@link ConnectError} (with this as its `cause`).
+ */
 export class TimeoutError extends ThriftClientError {
   /**
    * Creates the error.
