@@ -36,6 +36,8 @@ async function dial(
     let state: "dialing" | "open" | "closed" = "dialing";
     let socket: BunSocket | undefined;
     let pending: Uint8Array[] = []; // bytes Bun did not take yet, sent on `drain`, in order
+    let batch: Uint8Array[] = []; // writes after the first of this tick, sent together
+    let batching = false;
     let ending = false;
     const { promise: gone, resolve: markGone } = Promise.withResolvers<void>();
     const onAbort = (): void => {
@@ -55,6 +57,7 @@ async function dial(
       if (state !== "open") return;
       state = "closed";
       pending = [];
+      batch = [];
       socket?.end(); // Bun closes the descriptor after the FIN, without waiting for the peer
       handlers.onClose(error);
       markGone();
@@ -66,10 +69,23 @@ async function dial(
       pending = written < chunk.length ? [chunk.subarray(written)] : [];
       if (ending && pending.length === 0) finish();
     };
+    // A socket write costs microseconds in Bun: a pipeline's messages go out in one write.
+    const writeBatch = (): void => {
+      batching = false;
+      if (state !== "open" || !socket || batch.length === 0) return;
+      const chunk = concatChunks(batch);
+      batch = [];
+      if (pending.length > 0) return void pending.push(chunk);
+      const written = Math.max(socket.write(chunk), 0);
+      if (written < chunk.length) pending.push(chunk.subarray(written));
+    };
     const stream: ByteStream = {
       write(bytes: Uint8Array): void {
         if (state !== "open" || ending || !socket || bytes.length === 0) return;
         if (pending.length > 0) return void pending.push(bytes.slice());
+        if (batching) return void batch.push(bytes.slice());
+        batching = true; // the first write of a tick goes out at once, the rest together
+        queueMicrotask(writeBatch);
         const written = Math.max(socket.write(bytes), 0);
         if (written < bytes.length) pending.push(bytes.slice(written));
       },
@@ -79,6 +95,7 @@ async function dial(
       unref: () => socket?.unref(),
       ref: () => socket?.ref(),
       end(): Promise<void> {
+        writeBatch();
         ending = true;
         if (pending.length === 0) finish(); // else `drain` finishes once the queue is empty
         return gone;
