@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import { createServer, type Socket } from "node:net";
 import { describe, it } from "node:test";
 import {
   ClosedError,
@@ -12,30 +11,10 @@ import {
 } from "../mod.ts";
 import { Calculator } from "./helpers/calculator.ts";
 import { startNpmServer } from "./helpers/npm_server.ts";
+import { rawServer } from "./helpers/raw_server.ts";
 import { until } from "./helpers/within.ts";
 
 const T = { timeout: 20_000 };
-
-/** A raw TCP server that runs `onData` for each chunk a client sends. */
-async function rawServer(onData: (socket: Socket, chunk: Uint8Array) => void) {
-  const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-    socket.on("error", () => {});
-    socket.on("data", (chunk: Uint8Array) => onData(socket, chunk));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  return {
-    url: `tcp://127.0.0.1:${port}`,
-    live: () => sockets.size,
-    async [Symbol.asyncDispose]() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
-}
 
 describe("faults", () => {
   it(

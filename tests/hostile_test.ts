@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { createServer, type Server, type Socket } from "node:net";
 import { describe, it } from "node:test";
 import { ProtocolError, ThriftClient } from "../mod.ts";
 import { Calculator } from "./helpers/calculator.ts";
 import { startNpmServer } from "./helpers/npm_server.ts";
+import { rawServer } from "./helpers/raw_server.ts";
 import { withoutFdLeak } from "./helpers/fds.ts";
 import { until, within } from "./helpers/within.ts";
 
@@ -37,34 +37,12 @@ function seqidOf(chunk: Uint8Array): number {
   return view.getInt32(8 + view.getInt32(4));
 }
 
-interface RawServer {
-  url: string;
-  live(): number;
-  [Symbol.asyncDispose](): Promise<void>;
-}
-
-/** A server that answers each call with `answer(seqid)`, or writes `hello` on connect. */
-async function rawServer(
-  answer: (seqid: number) => Uint8Array,
-  hello?: Uint8Array,
-): Promise<RawServer> {
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on("close", () => sockets.delete(socket));
-    socket.on("error", () => {});
-    if (hello) socket.write(hello);
-    socket.on("data", (chunk: Uint8Array) => socket.write(answer(seqidOf(chunk))));
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return {
-    url: `tcp://127.0.0.1:${(server.address() as { port: number }).port}`,
-    live: () => sockets.size,
-    async [Symbol.asyncDispose]() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
-    },
-  };
+/** A server that answers each call with `answer(seqid)`, and writes `hello` on connect. */
+function answering(answer: (seqid: number) => Uint8Array, hello?: Uint8Array) {
+  return rawServer(
+    (socket, chunk) => socket.write(answer(seqidOf(chunk))),
+    hello && ((socket) => socket.write(hello)),
+  );
 }
 
 describe("hostile servers", () => {
@@ -73,7 +51,7 @@ describe("hostile servers", () => {
     T,
     () =>
       withoutFdLeak(async () => {
-        await using server = await rawServer((seqid) =>
+        await using server = await answering((seqid) =>
           message(REPLY, "echoString", seqid, "surprise")
         );
         const thrift = new ThriftClient(Calculator.Client, {
@@ -93,7 +71,7 @@ describe("hostile servers", () => {
 
   it("a message of type CALL is not taken as a reply", T, () =>
     withoutFdLeak(async () => {
-      await using server = await rawServer((seqid) => message(CALL, "echoString", seqid, "x"));
+      await using server = await answering((seqid) => message(CALL, "echoString", seqid, "x"));
       const thrift = new ThriftClient(Calculator.Client, { transport: server.url, timeout: 5_000 });
       await assert.rejects(thrift.client.echoString("x"), (error: unknown) => {
         assert.ok(error instanceof ProtocolError);
@@ -108,7 +86,7 @@ describe("hostile servers", () => {
     T,
     () =>
       withoutFdLeak(async () => {
-        await using server = await rawServer(
+        await using server = await answering(
           (seqid) => message(REPLY, "add", seqid, ""),
           message(REPLY, "add", 7, "unsolicited"),
         );
