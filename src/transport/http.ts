@@ -62,7 +62,8 @@ async function snippetOf(response: Response): Promise<string> {
   }
   const bytes = concatChunks(chunks).subarray(0, SNIPPET_BYTES);
   return new TextDecoder().decode(bytes)
-    .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, "") // ANSI escape sequences
+    // deno-lint-ignore no-control-regex -- ANSI escape sequences (CSI) go whole
+    .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, "")
     .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\s\uFFFD]+/gu, " ")
     .trim()
     .slice(0, 200);
@@ -145,7 +146,9 @@ function checkReply(endpoint: Endpoint, message: OutgoingMessage, body: Uint8Arr
   const { buf, readIndex, writeIndex } = buffer.borrow();
   if (/\S/.test(buf.toString("latin1", readIndex, writeIndex))) {
     throw new ProtocolError(
-      `Reply to "${message.method}" from "${label}" has ${writeIndex - readIndex} bytes after its message`,
+      `Reply to "${message.method}" from "${label}" has ${
+        writeIndex - readIndex
+      } bytes after its message`,
     );
   }
 }
