@@ -110,6 +110,18 @@ for (const tls of [false, true]) {
       await until("the server saw its socket closed", () => server.sockets().closed >= 1);
     });
 
+    it("a 500 whose body stalls is reported with what came, within a second or so", T, async () => {
+      await using server = await hostileServer((_req, res) => {
+        res.writeHead(500).write("partial explanation"); // and nothing more, ever
+      }, tls);
+      const thrift = clientFor(server.url);
+      const { error, ms } = await measured(() => thrift.client.add(1, 2));
+      assertStatus(error, 500);
+      assert.match(error.message, /: partial explanation$/);
+      assert.ok(ms < 3_000, `rejected after ${ms} ms`);
+      await until("the server saw its socket closed", () => server.sockets().closed >= 1);
+    });
+
     it(
       "control characters and ANSI escapes in an error body stay out of the message",
       T,

@@ -41,6 +41,8 @@ function requestHeaders(endpoint: Endpoint, message: OutgoingMessage): Headers {
 
 /** How much of an error body is read for the message; the rest is cancelled unread. */
 const SNIPPET_BYTES = 4096;
+/** How long an error body may stall before the message goes without the rest of it. */
+const SNIPPET_WAIT = 1000;
 
 /** The first `SNIPPET_BYTES` of a body as one line of printable text; cancels the body. */
 async function snippetOf(response: Response): Promise<string> {
@@ -48,16 +50,21 @@ async function snippetOf(response: Response): Promise<string> {
   if (!reader) return "";
   const chunks: Uint8Array[] = [];
   let size = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stalled = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, SNIPPET_WAIT, undefined);
+  });
   try {
     while (size < SNIPPET_BYTES) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.length;
+      const next = await Promise.race([reader.read(), stalled]);
+      if (!next || next.done) break;
+      chunks.push(next.value);
+      size += next.value.length;
     }
   } catch {
     // a body that breaks off still gives what was read
   } finally {
+    clearTimeout(timer);
     reader.cancel().catch(() => {}); // an endless (or inflating) body is never read further
   }
   const bytes = concatChunks(chunks).subarray(0, SNIPPET_BYTES);
