@@ -96,6 +96,17 @@ for (const tls of [false, true]) {
       await until("the server saw its socket closed", () => server.sockets().closed >= 1);
     });
 
+    it("a 2xx reply whose body stalls times out and its socket is closed", T, async () => {
+      await using server = await hostileServer((_req, res) => {
+        res.writeHead(200, { "content-type": "application/x-thrift" }).write(Buffer.from([0x80]));
+      }, tls);
+      const thrift = clientFor(server.url, { timeout: 300 });
+      const { error, ms } = await measured(() => thrift.client.add(1, 2));
+      assert.ok(error instanceof TimeoutError, `expected a TimeoutError, got ${error}`);
+      assert.ok(ms >= 250 && ms < 3_000, `rejected after ${ms} ms`);
+      await until("the server saw its socket closed", () => server.sockets().closed >= 1);
+    });
+
     it("a 2xx reply above maxMessageSize that never ends is a ProtocolError", T, async () => {
       await using server = await hostileServer((_req, res) => {
         res.writeHead(200, { "content-type": "application/x-thrift" });
