@@ -70,10 +70,10 @@ function fetchWith(tls: TlsSettings | undefined): FetchLike {
   if (cached) return cached;
   const viaNode = nodeFetch(tls);
   let client: Deno.HttpClient | undefined;
-  const fetcher: FetchLike = (url, init) => {
+  const fetcher: FetchLike = (url, init, limits) => {
     const host = bareHost(new URL(url).hostname);
     if (!tls.validate || bareHost(tls.serverName) !== host) {
-      return viaNode(url, init);
+      return viaNode(url, init, limits); // the only Deno path that bounds connecting
     }
     if (tls.ca === undefined && tls.cert === undefined) return fetch(url, init);
     const { ca, cert, key } = tls;

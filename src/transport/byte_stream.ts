@@ -73,8 +73,21 @@ export type Dialer = (
   signal: AbortSignal,
 ) => Promise<ByteStream>;
 
+/** What a `FetchLike` may bound beyond `fetch`'s own options. */
+export interface FetchLimits {
+  /**
+   * Milliseconds to connect (TCP and TLS). An adapter that can see the connection phase
+   * rejects with a `TimeoutError` when it elapses; a plain `fetch` ignores it.
+   */
+  readonly connectTimeout?: number;
+}
+
 /** A `fetch` with TLS settings applied by the runtime adapter. */
-export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+export type FetchLike = (
+  url: string,
+  init: RequestInit,
+  limits?: FetchLimits,
+) => Promise<Response>;
 
 /** What each runtime adapter provides. */
 export interface Runtime {

@@ -4,6 +4,13 @@
  *
  * @module
  */
+import {
+  InputBufferUnderrunError,
+  type MessageHeader,
+  MessageType,
+  protocolClasses,
+  STRUCT,
+} from "../_thrift.ts";
 import type { Endpoint } from "../config.ts";
 import {
   ConnectError,
@@ -16,6 +23,7 @@ import type { OutgoingMessage } from "../protocol.ts";
 import type { FetchLike } from "./byte_stream.ts";
 import { concatChunks } from "./bytes.ts";
 import type { Channel, ReplySink } from "./channel.ts";
+import { ReadBuffer } from "./read_buffer.ts";
 
 const THRIFT_TYPE = "application/x-thrift";
 
@@ -31,20 +39,62 @@ function requestHeaders(endpoint: Endpoint, message: OutgoingMessage): Headers {
   return headers;
 }
 
+/** How much of an error body is read for the message; the rest is cancelled unread. */
+const SNIPPET_BYTES = 4096;
+/** How long an error body may stall before the message goes without the rest of it. */
+const SNIPPET_WAIT = 1000;
+
+/** The first `SNIPPET_BYTES` of a body as one line of printable text; cancels the body. */
+async function snippetOf(response: Response): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const stalled = new Promise<undefined>((resolve) => {
+    timer = setTimeout(resolve, SNIPPET_WAIT, undefined);
+  });
+  try {
+    while (size < SNIPPET_BYTES) {
+      const next = await Promise.race([reader.read(), stalled]);
+      if (!next || next.done) break;
+      chunks.push(next.value);
+      size += next.value.length;
+    }
+  } catch {
+    // a body that breaks off still gives what was read
+  } finally {
+    clearTimeout(timer);
+    reader.cancel().catch(() => {}); // an endless (or inflating) body is never read further
+  }
+  const bytes = concatChunks(chunks).subarray(0, SNIPPET_BYTES);
+  return new TextDecoder().decode(bytes)
+    // deno-lint-ignore no-control-regex -- ANSI escape sequences (CSI) go whole
+    .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, "")
+    .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\s\uFFFD]+/gu, " ")
+    .trim()
+    .slice(0, 200);
+}
+
 async function statusError(
   endpoint: Endpoint,
   response: Response,
 ): Promise<TransportError> {
-  const body = await response.text().catch(() => "");
-  const snippet = body.replace(/\s+/g, " ").trim().slice(0, 200);
   const status = response.status;
-  const what = status >= 300 && status < 400
-    ? `redirect to "${response.headers.get("location") ?? "?"}" (not followed)`
-    : snippet || response.statusText;
+  const redirect = status >= 300 && status < 400;
+  if (redirect) response.body?.cancel().catch(() => {});
+  const what = redirect
+    ? `redirect to "${clean(response.headers.get("location") ?? "?")}" (not followed)`
+    : await snippetOf(response) || clean(response.statusText);
   return new TransportError(
     `HTTP ${status} from "${endpoint.label}": ${what}`,
     { status },
   );
+}
+
+/** A header value as printable text of at most 200 characters. */
+function clean(text: string): string {
+  return text.replace(/[\p{Cc}\p{Cf}\s]+/gu, " ").trim().slice(0, 200);
 }
 
 /** Reads a response body, refusing one above `maxMessageSize` without buffering it. */
@@ -62,6 +112,52 @@ async function readBody(endpoint: Endpoint, response: Response): Promise<Uint8Ar
     chunks.push(chunk);
   }
   return concatChunks(chunks);
+}
+
+/**
+ * Refuses a body that is not exactly one reply to `message` (its sequence id, its method, a
+ * REPLY or EXCEPTION): a response must settle its own call, never another one in flight.
+ */
+function checkReply(endpoint: Endpoint, message: OutgoingMessage, body: Uint8Array): void {
+  const label = endpoint.label;
+  const buffer = new ReadBuffer();
+  buffer.append(body);
+  const protocol = new protocolClasses[endpoint.protocol](buffer, true, true);
+  let header: MessageHeader;
+  try {
+    header = protocol.readMessageBegin();
+    protocol.skip(STRUCT);
+    protocol.readMessageEnd();
+  } catch (error) {
+    if (error instanceof InputBufferUnderrunError) {
+      throw new ProtocolError(`Truncated reply from "${label}"`);
+    }
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ProtocolError(`Invalid reply from "${label}": ${reason}`, { cause: error });
+  }
+  const name = String(header.fname).replace(/^.*:/, "");
+  const type = header.mtype;
+  const wrong = type !== MessageType.REPLY && type !== MessageType.EXCEPTION
+    ? `message type ${type}`
+    : header.rseqid !== message.seqid
+    ? `sequence id ${header.rseqid}`
+    : name !== message.method
+    ? `method "${clean(name)}"`
+    : undefined;
+  if (wrong) {
+    throw new ProtocolError(
+      `Reply to "${message.method}" (sequence id ${message.seqid}) from "${label}" has ${wrong}`,
+    );
+  }
+  buffer.commit();
+  const { buf, readIndex, writeIndex } = buffer.borrow();
+  if (/\S/.test(buf.toString("latin1", readIndex, writeIndex))) {
+    throw new ProtocolError(
+      `Reply to "${message.method}" from "${label}" has ${
+        writeIndex - readIndex
+      } bytes after its message`,
+    );
+  }
 }
 
 /** Opens an HTTP channel; it contacts nobody until the first call. */
@@ -85,9 +181,15 @@ export function httpChannel(
         headers: requestHeaders(endpoint, message),
         redirect: "manual",
         signal,
-      });
+      }, { connectTimeout: endpoint.connectTimeout });
     } catch (error) {
       if (signal.aborted) throw error; // `wrap` turns it into the abort's reason
+      if (error instanceof TimeoutError) {
+        throw new ConnectError(
+          `Cannot connect to "${endpoint.label}": no answer within ${endpoint.connectTimeout} ms (connectTimeout)`,
+          { cause: error },
+        );
+      }
       const reason = error instanceof Error ? error.message : String(error);
       throw new ConnectError(`Cannot connect to "${endpoint.label}": ${reason}`, { cause: error });
     }
@@ -95,7 +197,9 @@ export function httpChannel(
       throw await statusError(endpoint, response);
     }
     if (message.oneway) return void await response.body?.cancel();
-    sink.reply(message.seqid, await readBody(endpoint, response));
+    const body = await readBody(endpoint, response);
+    checkReply(endpoint, message, body);
+    sink.reply(message.seqid, body);
   };
   const wrap = (error: unknown, signal: AbortSignal): Error => {
     if (error instanceof ThriftClientError) return error;
