@@ -284,7 +284,7 @@ export class Connection<C> implements Caller {
     if (!message.oneway) {
       this.#deadlines.add(message.seqid, message.method, this.#callTimeout ?? this.#timeout);
     }
-    this.#channel!.send(bytes, message);
+    this.#channel!.send(bytes, message, this.#callTimeout ?? this.#timeout);
   }
 
   /** Remembers a timed-out or aborted call so its late reply is skipped; keeps the last 1024. */
@@ -324,7 +324,7 @@ export class Connection<C> implements Caller {
     const buffer = new ReadBuffer();
     buffer.append(body);
     try {
-      this.#readReply(new this.#kit.reader(buffer, true, true), seqid);
+      this.#readReply(new this.#kit.reader(buffer, true, true)); // checked by the channel
       if (this.#raw._reqs[seqid]) {
         throw new ProtocolError(
           `No reply to call ${seqid} in the HTTP response from "${this.#kit.endpoint.label}"`,
@@ -366,8 +366,8 @@ export class Connection<C> implements Caller {
     }
   }
 
-  /** Reads one reply; over HTTP, `only` is the one sequence id the body may answer. */
-  #readReply(protocol: Protocol, only?: number): void {
+  /** Reads one reply: a REPLY or EXCEPTION for the method of the call it names. */
+  #readReply(protocol: Protocol): void {
     const header = protocol.readMessageBegin();
     const seqid = header.rseqid;
     const method = String(header.fname).replace(/^.*:/, "");
@@ -375,11 +375,6 @@ export class Connection<C> implements Caller {
     if (header.mtype !== MessageType.REPLY && header.mtype !== MessageType.EXCEPTION) {
       throw new ProtocolError(
         `Invalid reply from "${label}": message "${method}" has type ${header.mtype}, expected a reply or an exception`,
-      );
-    }
-    if (only !== undefined && seqid !== only) {
-      throw new ProtocolError(
-        `Invalid reply from "${label}": the response to call ${only} names sequence id ${seqid}`,
       );
     }
     if (!this.#raw._reqs[seqid]) {

@@ -193,8 +193,8 @@ export class Pool {
       return true;
     };
     return {
-      send: (bytes, message) => {
-        if (!done) entry.channel.send(bytes, message);
+      send: (bytes, message, timeout) => {
+        if (!done) entry.channel.send(bytes, message, timeout);
       },
       end: () => {
         if (finish()) this.#giveBack(entry);

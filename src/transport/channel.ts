@@ -20,8 +20,11 @@ export interface ReplySink {
 
 /** Carries serialized messages to the server. */
 export interface Channel {
-  /** Sends one serialized (and, when framed, length-prefixed) message. */
-  send(bytes: Uint8Array, message: OutgoingMessage): void;
+  /**
+   * Sends one serialized (and, when framed, length-prefixed) message whose reply is due
+   * within `timeout` ms (a channel that holds resources per call releases them by then).
+   */
+  send(bytes: Uint8Array, message: OutgoingMessage, timeout: number): void;
   /** Sends what is queued, then closes; never rejects. */
   end(): Promise<void>;
   /** Closes at once. */

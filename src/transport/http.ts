@@ -213,14 +213,14 @@ export function httpChannel(
     );
   };
   return {
-    send(bytes, message) {
+    send(bytes, message, timeout) {
       const controller = new AbortController();
       const timer = setTimeout(() =>
         controller.abort(
           new TimeoutError(
-            `Call "${message.method}" to "${endpoint.label}" got no reply within ${endpoint.timeout} ms`,
+            `Call "${message.method}" to "${endpoint.label}" got no reply within ${timeout} ms`,
           ),
-        ), endpoint.timeout);
+        ), timeout);
       const done = post(bytes, message, controller.signal)
         .catch((error) => {
           if (!message.oneway) {
