@@ -169,7 +169,9 @@ async function client() {
 }
 
 function percentile(sorted, p) {
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+  return sorted.length === 0
+    ? NaN
+    : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 }
 
 /** Sequential calls of `fn` until `ms` passed (at least one); latencies in ms. */
