@@ -15,7 +15,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } 
 import { writeFileSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface, type Interface } from "node:readline";
+import { createInterface } from "node:readline";
 import process from "node:process";
 
 const quick = process.argv.includes("--quick");
@@ -69,16 +69,36 @@ function buildServer(): string {
   return binary;
 }
 
-/** Reads the first line a process prints. */
-function firstLine(lines: Interface, what: string, ms = 30_000): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what}: no output in ${ms} ms`)), ms);
-    lines.once("line", (line) => {
-      clearTimeout(timer);
-      resolve(line);
-    });
-    lines.once("close", () => reject(new Error(`${what}: exited before it was ready`)));
+/** Lines of a process's stdout, one at a time, each awaited with a time limit. */
+function lineReader(input: NodeJS.ReadableStream, what: string): (ms?: number) => Promise<string> {
+  const lines: string[] = [];
+  let wake: (() => void) | undefined;
+  let closed = false;
+  const rl = createInterface({ input });
+  rl.on("line", (line) => {
+    lines.push(line);
+    wake?.();
   });
+  rl.on("close", () => {
+    closed = true;
+    wake?.();
+  });
+  return async (ms = 30_000) => {
+    const deadline = Date.now() + ms;
+    while (lines.length === 0) {
+      if (closed) throw new Error(`${what}: exited`);
+      if (Date.now() >= deadline) throw new Error(`${what}: no answer in ${ms} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, deadline - Date.now());
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
+    return lines.shift()!;
+  };
 }
 
 /** utime + stime of a process in seconds (Linux /proc), for the server's CPU %. */
@@ -116,15 +136,15 @@ async function startChild(runtime: Runtime, kind: Kind, port: number): Promise<C
     cwd: ROOT,
     stdio: ["pipe", "pipe", "inherit"],
   });
-  const lines = createInterface({ input: proc.stdout! });
   const name = `${runtime}/${kind}`;
-  const ready = JSON.parse(await firstLine(lines, name));
+  const next = lineReader(proc.stdout!, name);
+  const ready = JSON.parse(await next());
   if (!ready.ok) throw new Error(`${name}: ${ready.error}`);
   let queue: Promise<unknown> = Promise.resolve();
   const ask = (command: object): Promise<Reply> => {
     const answer = queue.then(async () => {
       proc.stdin!.write(JSON.stringify(command) + "\n");
-      return JSON.parse(await firstLine(lines, name, 120_000)) as Reply;
+      return JSON.parse(await next(120_000)) as Reply;
     });
     queue = answer.catch(() => {});
     return answer;
@@ -257,7 +277,7 @@ function table(rows: Row[], runtime: "deno" | "bun"): string {
     "lib ÷ floor",
     "lib ÷ npm",
     "lib ÷ npm Node",
-    "server CPU",
+    "server CPU lib / floor",
   ];
   const body = rows.map((row) => {
     const c = (name: string) => row.cells[name];
@@ -274,7 +294,9 @@ function table(rows: Row[], runtime: "deno" | "bun"): string {
       ratio(lib, floor),
       isLibOnly ? "" : ratio(lib, c(`${runtime}/npm`)),
       isLibOnly ? "" : ratio(lib, c("node/npm")),
-      lib?.serverCpuPercent === undefined ? "" : `${lib.serverCpuPercent.toFixed(0)}%`,
+      [lib, floor].map((x) =>
+        x?.serverCpuPercent === undefined ? "-" : `${x.serverCpuPercent.toFixed(0)}%`
+      ).join(" / "),
     ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
@@ -289,10 +311,7 @@ async function main(): Promise<number> {
   process.stderr.write("building the server (cached after the first run)...\n");
   const binary = buildServer();
   const server = spawn(binary, [], { stdio: ["pipe", "pipe", "inherit"] });
-  const port = Number(
-    (await firstLine(createInterface({ input: server.stdout! }), "server"))
-      .split(" ")[1],
-  );
+  const port = Number((await lineReader(server.stdout!, "server")()).split(" ")[1]);
   const children: Child[] = [];
   try {
     for (const runtime of ["deno", "bun"] as const) {
@@ -393,10 +412,12 @@ async function main(): Promise<number> {
         `node:net socket in the same runtime; for "connection per call" and "pooled" the floor ` +
         `column is the library on one kept connection; for HTTP rows it is the same HTTP server ` +
         `answering without Thrift. server CPU: the C++ server's CPU % during the library's ` +
-        `cells (100% = one core).`,
+        `cells and during the floor's (100% = one core). 1 MiB echo: payload bytes one way.`,
     );
     console.log(
-      `${ROUNDS} rounds x ${CELL_MS} ms per cell (+1 warm-up round), wrk -t1 -c64 ` +
+      `${ROUNDS} rounds x ${CELL_MS} ms per cell (${
+        quick ? "quick" : "+1 warm-up round"
+      }), wrk -t1 -c64 ` +
         `-d${WRK_SECONDS}s x ${WRK_ROUNDS}; ${cpus().length} cores: ${cpus()[0]?.model ?? "?"}`,
     );
 
