@@ -403,18 +403,18 @@ async function main(): Promise<number> {
     }
 
     const shown = rows.filter((r) => r.id !== "http_plain");
+    const report: string[] = [];
     for (const rt of ["deno", "bun"] as const) {
-      console.log(`\n### ${rt === "deno" ? "Deno" : "Bun"}\n`);
-      console.log(table(shown, rt));
+      report.push(`### ${rt === "deno" ? "Deno" : "Bun"}\n`, table(shown, rt) + "\n");
     }
-    console.log(
+    report.push(
       `\n↑ higher is better, ↓ lower is better. raw floor: pre-encoded request bytes on a ` +
         `node:net socket in the same runtime; for "connection per call" and "pooled" the floor ` +
         `column is the library on one kept connection; for HTTP rows it is the same HTTP server ` +
         `answering without Thrift. server CPU: the C++ server's CPU % during the library's ` +
         `cells and during the floor's (100% = one core). 1 MiB echo: payload bytes one way.`,
     );
-    console.log(
+    report.push(
       `${ROUNDS} rounds x ${CELL_MS} ms per cell (${
         quick ? "quick" : "+1 warm-up round"
       }), wrk -t1 -c64 ` +
@@ -429,8 +429,10 @@ async function main(): Promise<number> {
         )
         .map(([name, c]) => `${r.label} / ${name}: ${c.note ?? c.value}`)
     );
+    console.log("\n" + report.join("\n"));
     const out = here(`results/${quick ? "quick" : "latest"}.json`);
     mkdirSync(here("results"), { recursive: true });
+    writeFileSync(out.replace(/json$/, "md"), report.join("\n") + "\n");
     writeFileSync(
       out,
       JSON.stringify(
