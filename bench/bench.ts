@@ -1,0 +1,491 @@
+/**
+ * The side-by-side benchmark: builds and starts bench/server.cpp once, starts one child
+ * (bench/child.js) per runtime x client, and measures every workload in short rounds,
+ * round-robin over the columns, so machine noise hits all columns alike. Prints the tables
+ * and writes JSON (bench/results/latest.json; quick.json with --quick).
+ *
+ *   deno run -A bench/bench.ts [--quick]
+ *
+ * --quick: tiny counts; exits non-zero unless every cell produced a number (never asserts a
+ * speed).
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from "node:fs";
+import { writeFileSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import process from "node:process";
+
+const quick = process.argv.includes("--quick");
+const ROUNDS = quick ? 1 : 5;
+const CELL_MS = quick ? 120 : 400;
+const WRK_SECONDS = quick ? 1 : 2;
+const WRK_ROUNDS = quick ? 1 : 2;
+
+const here = (relative: string): string =>
+  decodeURIComponent(new URL(relative, import.meta.url).pathname);
+const ROOT = here("../");
+const BIN = join(ROOT, "node_modules/.bin");
+
+// ---- the server ----
+
+function sh(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 240_000 });
+  if (r.status !== 0) throw new Error(`${cmd} failed:\n${r.stdout}${r.stderr}${r.error ?? ""}`);
+}
+
+/** Compiles bench/server.cpp once per source + libthrift version, cached in the temp dir. */
+function buildServer(): string {
+  const sources = [here("server.cpp"), here("bench.thrift"), "/usr/include/thrift/config.h"];
+  const hash = createHash("sha256");
+  for (const f of sources) if (existsSync(f)) hash.update(readFileSync(f));
+  const dir = join(tmpdir(), `thrift-bench-server-${hash.digest("hex").slice(0, 16)}`);
+  const binary = join(dir, "bench_server");
+  if (existsSync(binary)) return binary;
+  const staging = mkdtempSync(`${dir}.staging-`);
+  const gen = join(staging, "gen");
+  mkdirSync(gen);
+  sh("thrift", ["--gen", "cpp", "-out", gen, here("bench.thrift")]);
+  sh("g++", [
+    "-std=c++17",
+    "-O2",
+    "-I",
+    gen,
+    "-o",
+    join(staging, "bench_server"),
+    here("server.cpp"),
+    join(gen, "Bench.cpp"),
+    join(gen, "bench_types.cpp"),
+    "-lthrift",
+    "-lpthread",
+  ]);
+  try {
+    renameSync(staging, dir);
+  } catch {
+    rmSync(staging, { recursive: true, force: true }); // another run was first
+  }
+  return binary;
+}
+
+/** Lines of a process's stdout, one at a time, each awaited with a time limit. */
+function lineReader(input: NodeJS.ReadableStream, what: string): (ms?: number) => Promise<string> {
+  const lines: string[] = [];
+  let wake: (() => void) | undefined;
+  let closed = false;
+  const rl = createInterface({ input });
+  rl.on("line", (line) => {
+    lines.push(line);
+    wake?.();
+  });
+  rl.on("close", () => {
+    closed = true;
+    wake?.();
+  });
+  return async (ms = 30_000) => {
+    const deadline = Date.now() + ms;
+    while (lines.length === 0) {
+      if (closed) throw new Error(`${what}: exited`);
+      if (Date.now() >= deadline) throw new Error(`${what}: no answer in ${ms} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, deadline - Date.now());
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      wake = undefined;
+    }
+    return lines.shift()!;
+  };
+}
+
+/** utime + stime of a process in seconds (Linux /proc), for the server's CPU %. */
+function cpuSeconds(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return NaN;
+  }
+}
+
+// ---- the children ----
+
+type Runtime = "deno" | "bun" | "node";
+type Kind = "lib" | "npm" | "raw";
+type Reply = Record<string, unknown> & { ok: boolean; error?: string; na?: string };
+
+interface Child {
+  name: string;
+  runtime: Runtime;
+  kind: Kind;
+  ask(cmd: object): Promise<Reply>;
+  proc: ChildProcess;
+}
+
+async function startChild(runtime: Runtime, kind: Kind, port: number): Promise<Child> {
+  const script = here("child.js");
+  const [cmd, args] = runtime === "deno"
+    ? [join(BIN, "deno"), ["run", "-A", "--unstable-no-legacy-abort", script]]
+    : runtime === "bun"
+    ? [join(BIN, "bun"), [script]]
+    : ["node", [script]];
+  const proc = spawn(cmd, [...args, kind, String(port)], {
+    cwd: ROOT,
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const name = `${runtime}/${kind}`;
+  const next = lineReader(proc.stdout!, name);
+  const ready = JSON.parse(await next());
+  if (!ready.ok) throw new Error(`${name}: ${ready.error}`);
+  let queue: Promise<unknown> = Promise.resolve();
+  const ask = (command: object): Promise<Reply> => {
+    const answer = queue.then(async () => {
+      proc.stdin!.write(JSON.stringify(command) + "\n");
+      return JSON.parse(await next(120_000)) as Reply;
+    });
+    queue = answer.catch(() => {});
+    return answer;
+  };
+  return { name, runtime, kind, ask, proc };
+}
+
+// ---- measuring ----
+
+interface Cell {
+  /** the value shown, or undefined with `note` */
+  value?: number;
+  note?: string;
+  rounds: Reply[];
+  serverCpuPercent?: number;
+  clientCpuPercent?: number;
+}
+
+interface Row {
+  id: string;
+  label: string;
+  unit: string;
+  higherIsBetter: boolean;
+  cells: Record<string, Cell>;
+}
+
+const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? NaN : s[Math.floor(s.length / 2)];
+};
+const num = (r: Reply, key: string): number => Number(r[key]);
+
+/** How a row turns a column's rounds into one number. */
+const AGGREGATE: Record<string, (rs: Reply[]) => number> = {
+  rate: (rs) => sum(rs.map((r) => num(r, "calls"))) / sum(rs.map((r) => num(r, "seconds"))),
+  p50: (rs) => median(rs.map((r) => num(r, "p50"))),
+  p99: (rs) => median(rs.map((r) => num(r, "p99"))),
+  mbps: (rs) => sum(rs.map((r) => num(r, "bytes"))) / 1e6 / sum(rs.map((r) => num(r, "seconds"))),
+  msPerCall: (rs) =>
+    1000 * sum(rs.map((r) => num(r, "seconds"))) / sum(rs.map((r) => num(r, "calls"))),
+  rps: (rs) => sum(rs.map((r) => num(r, "requests"))) / sum(rs.map((r) => num(r, "seconds"))),
+};
+
+/** Runs `measure` for every column, round-robin, `rounds` times after one warm-up round. */
+async function roundRobin(
+  columns: Child[],
+  rounds: number,
+  measure: (c: Child) => Promise<Reply>,
+  serverPid: number,
+): Promise<Map<Child, { replies: Reply[]; serverCpu: number; wall: number; clientCpu: number }>> {
+  const out = new Map(
+    columns.map((c) => [c, { replies: [] as Reply[], serverCpu: 0, wall: 0, clientCpu: 0 }]),
+  );
+  for (let round = 0; round <= rounds; round++) {
+    for (const column of columns) {
+      const cpu0 = cpuSeconds(serverPid);
+      const t0 = performance.now();
+      const reply = await measure(column);
+      const wall = (performance.now() - t0) / 1000;
+      if (round === 0 && !quick) continue; // warm-up: JIT, connections
+      const o = out.get(column)!;
+      o.replies.push(reply);
+      o.serverCpu += cpuSeconds(serverPid) - cpu0;
+      o.wall += wall;
+      o.clientCpu += Number(reply.cpuPercent ?? NaN) * wall / 100;
+    }
+  }
+  return out;
+}
+
+function toCells(
+  results: Awaited<ReturnType<typeof roundRobin>>,
+  aggregate: (rs: Reply[]) => number,
+): Record<string, Cell> {
+  const cells: Record<string, Cell> = {};
+  for (const [child, { replies, serverCpu, wall, clientCpu }] of results) {
+    const failed = replies.find((r) => !r.ok);
+    const na = replies.find((r) => r.na);
+    const cell: Cell = { rounds: replies };
+    if (failed) cell.note = `error: ${String(failed.error).split("\n")[0]}`;
+    else if (na) cell.note = `n/a (${na.na})`;
+    else {
+      cell.value = aggregate(replies);
+      cell.serverCpuPercent = 100 * serverCpu / wall;
+      cell.clientCpuPercent = 100 * clientCpu / wall;
+    }
+    cells[child.name] = cell;
+  }
+  return cells;
+}
+
+/** Runs wrk against `port`; requests and seconds, plus socket errors / non-2xx as an error. */
+function wrk(port: number): Reply {
+  const r = spawnSync("wrk", [
+    "-t1",
+    "-c64",
+    `-d${WRK_SECONDS}s`,
+    `http://127.0.0.1:${port}/`,
+  ], { encoding: "utf8", timeout: 60_000 });
+  if (r.status !== 0) return { ok: false, error: `wrk: ${r.stderr || r.error}` };
+  const requests = Number(/(\d+) requests in/.exec(r.stdout)?.[1]);
+  const bad = /Non-2xx or 3xx responses: (\d+)/.exec(r.stdout)?.[1];
+  if (bad) return { ok: false, error: `wrk: ${bad} non-2xx responses` };
+  return { ok: true, requests, seconds: WRK_SECONDS };
+}
+
+// ---- output ----
+
+function format(cell: Cell | undefined, unit: string): string {
+  if (!cell) return "";
+  if (cell.value === undefined) return cell.note ?? "?";
+  const v = cell.value;
+  const digits = v >= 100 ? 0 : v >= 10 ? 1 : v >= 1 ? 2 : 3;
+  return `${v.toLocaleString("en-US", { maximumFractionDigits: digits })} ${unit}`;
+}
+
+function ratio(a: Cell | undefined, b: Cell | undefined): string {
+  if (a?.value === undefined || b?.value === undefined || b.value === 0) return "";
+  return `${(a.value / b.value).toFixed(2)}x`;
+}
+
+function table(rows: Row[], runtime: "deno" | "bun"): string {
+  const head = [
+    "workload",
+    "library",
+    "npm thrift",
+    "npm on Node",
+    "raw floor",
+    "lib ÷ floor",
+    "lib ÷ npm",
+    "lib ÷ npm Node",
+    "server CPU lib / floor",
+  ];
+  const body = rows.map((row) => {
+    const c = (name: string) => row.cells[name];
+    const lib = c(`${runtime}/lib`);
+    const isLibOnly = row.id.startsWith("percall") || row.id.startsWith("pooled") ||
+      row.id.startsWith("http");
+    const floor = row.id.startsWith("http_") ? c(`${runtime}/http`) : c(`${runtime}/raw`);
+    return [
+      `${row.label} (${row.higherIsBetter ? "↑" : "↓"})`,
+      format(lib, row.unit),
+      isLibOnly ? "" : format(c(`${runtime}/npm`), row.unit),
+      isLibOnly ? "" : format(c("node/npm"), row.unit),
+      format(floor, row.unit),
+      ratio(lib, floor),
+      isLibOnly ? "" : ratio(lib, c(`${runtime}/npm`)),
+      isLibOnly ? "" : ratio(lib, c("node/npm")),
+      [lib, floor].map((x) =>
+        x?.serverCpuPercent === undefined ? "-" : `${x.serverCpuPercent.toFixed(0)}%`
+      ).join(" / "),
+    ];
+  });
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
+  const line = (cells: string[]) => `| ${cells.map((s, i) => s.padEnd(widths[i])).join(" | ")} |`;
+  return [line(head), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
+}
+
+// ---- main ----
+
+async function main(): Promise<number> {
+  const started = new Date();
+  process.stderr.write("building the server (cached after the first run)...\n");
+  const binary = buildServer();
+  const server = spawn(binary, [], { stdio: ["pipe", "pipe", "inherit"] });
+  const port = Number((await lineReader(server.stdout!, "server")()).split(" ")[1]);
+  const children: Child[] = [];
+  try {
+    for (const runtime of ["deno", "bun"] as const) {
+      for (const kind of ["lib", "npm", "raw"] as const) {
+        children.push(await startChild(runtime, kind, port));
+      }
+    }
+    children.push(await startChild("node", "npm", port), await startChild("node", "raw", port));
+    const by = (name: string) => children.find((c) => c.name === name)!;
+    const libs = [by("deno/lib"), by("bun/lib")];
+    const rows: Row[] = [];
+    /** One workload, measured once, shown as one row per aggregate. */
+    const measureRow = async (
+      workload: string,
+      columns: Child[],
+      aggregates: [suffix: string, label: string, unit: string, agg: string, up: boolean][],
+    ) => {
+      process.stderr.write(`measuring ${workload}...\n`);
+      const results = await roundRobin(
+        columns,
+        ROUNDS,
+        (c) => c.ask({ op: "run", workload, ms: CELL_MS }),
+        server.pid!,
+      );
+      for (const [suffix, l, u, agg, up] of aggregates) {
+        rows.push({
+          id: workload + suffix,
+          label: l,
+          unit: u,
+          higherIsBetter: up,
+          cells: toCells(results, AGGREGATE[agg]),
+        });
+      }
+    };
+    await measureRow("seq", children, [
+      ["", "add, sequential", "calls/s", "rate", true],
+      ["_p50", "add, sequential p50", "ms", "p50", false],
+      ["_p99", "add, sequential p99", "ms", "p99", false],
+    ]);
+    await measureRow("par", children, [
+      ["", "add, 64 in flight", "calls/s", "rate", true],
+    ]);
+    await measureRow("echo", children, [
+      ["", "1 MiB binary echo", "MB/s", "mbps", true],
+    ]);
+    await measureRow("list", children, [
+      ["", "100,000-point list reply", "ms/call", "msPerCall", false],
+    ]);
+    await measureRow("percall", libs, [
+      ["", "add, connection per call", "calls/s", "rate", true],
+    ]);
+    await measureRow("pooled", libs, [
+      ["", "add, pooled (pool: true)", "calls/s", "rate", true],
+    ]);
+    // the connection-per-call row's floor is the library on one connection (seq row)
+    for (const id of ["percall", "pooled"]) {
+      const row = rows.find((r) => r.id === id)!;
+      const seq = rows.find((r) => r.id === "seq")!;
+      for (const rt of ["deno", "bun"]) row.cells[`${rt}/raw`] = seq.cells[`${rt}/lib`];
+    }
+
+    // end to end: HTTP server + autoconnect, one add per request, driven by wrk
+    for (
+      const [id, mode, label] of [
+        ["http_plain", "plain", "HTTP, no Thrift"],
+        ["http_auto", "auto", "HTTP + autoconnect + add"],
+        ["http_pool", "pool", "HTTP + autoconnect pooled + add"],
+      ] as const
+    ) {
+      process.stderr.write(`measuring ${label} (wrk)...\n`);
+      const results = await roundRobin(libs, WRK_ROUNDS, async (c) => {
+        const served = await c.ask({ op: "serve", mode });
+        if (!served.ok || served.na) return served;
+        const reply = wrk(Number(served.port));
+        const stopped = await c.ask({ op: "unserve" });
+        return stopped.ok ? reply : stopped;
+      }, server.pid!);
+      rows.push({
+        id,
+        label,
+        unit: "req/s",
+        higherIsBetter: true,
+        cells: toCells(results, AGGREGATE.rps),
+      });
+    }
+    const plain = rows.find((r) => r.id === "http_plain")!;
+    for (const row of rows.filter((r) => r.id.startsWith("http_"))) {
+      for (const rt of ["deno", "bun"]) row.cells[`${rt}/http`] = plain.cells[`${rt}/lib`];
+    }
+
+    const shown = rows.filter((r) => r.id !== "http_plain");
+    const report: string[] = [];
+    for (const rt of ["deno", "bun"] as const) {
+      report.push(`### ${rt === "deno" ? "Deno" : "Bun"}\n`, table(shown, rt) + "\n");
+    }
+    report.push(
+      `\n↑ higher is better, ↓ lower is better. raw floor: pre-encoded request bytes on a ` +
+        `node:net socket in the same runtime; for "connection per call" and "pooled" the floor ` +
+        `column is the library on one kept connection; for HTTP rows it is the same HTTP server ` +
+        `answering without Thrift. server CPU: the C++ server's CPU % during the library's ` +
+        `cells and during the floor's (100% = one core). 1 MiB echo: payload bytes one way.`,
+    );
+    report.push(
+      `${ROUNDS} rounds x ${CELL_MS} ms per cell (${
+        quick ? "quick" : "+1 warm-up round"
+      }), wrk -t1 -c64 ` +
+        `-d${WRK_SECONDS}s x ${WRK_ROUNDS}; ${cpus().length} cores: ${cpus()[0]?.model ?? "?"}`,
+    );
+
+    const missing = rows.flatMap((r) =>
+      Object.entries(r.cells)
+        .filter(([, c]) =>
+          !(c.value !== undefined && Number.isFinite(c.value) && c.value > 0) &&
+          !c.note?.startsWith("n/a")
+        )
+        .map(([name, c]) => `${r.label} / ${name}: ${c.note ?? c.value}`)
+    );
+    console.log("\n" + report.join("\n"));
+    const out = here(`results/${quick ? "quick" : "latest"}.json`);
+    mkdirSync(here("results"), { recursive: true });
+    writeFileSync(out.replace(/json$/, "md"), report.join("\n") + "\n");
+    writeFileSync(
+      out,
+      JSON.stringify(
+        {
+          started: started.toISOString(),
+          quick,
+          rounds: ROUNDS,
+          cellMs: CELL_MS,
+          cpus: cpus().length,
+          cpu: cpus()[0]?.model,
+          versions: versions(),
+          rows: rows.map((r) => ({
+            ...r,
+            cells: Object.fromEntries(
+              Object.entries(r.cells).map((
+                [k, c],
+              ) => [k, {
+                value: c.value,
+                note: c.note,
+                serverCpuPercent: c.serverCpuPercent,
+                clientCpuPercent: c.clientCpuPercent,
+              }]),
+            ),
+          })),
+        },
+        null,
+        2,
+      ) + "\n",
+    );
+    process.stderr.write(`wrote ${out}\n`);
+    if (missing.length > 0) {
+      console.error(
+        `bench: ${missing.length} cell(s) without a number:\n  ${missing.join("\n  ")}`,
+      );
+      return 1;
+    }
+    return 0;
+  } finally {
+    for (const c of children) c.proc.stdin!.end();
+    server.stdin!.end();
+    server.kill("SIGTERM");
+  }
+}
+
+function versions(): Record<string, string> {
+  const v = (cmd: string, args: string[]) =>
+    spawnSync(cmd, args, { encoding: "utf8" }).stdout?.split("\n")[0]?.trim() ?? "?";
+  return {
+    deno: v(join(BIN, "deno"), ["--version"]),
+    bun: v(join(BIN, "bun"), ["--version"]),
+    node: v("node", ["--version"]),
+    thrift: v("thrift", ["--version"]),
+  };
+}
+
+process.exitCode = await main();

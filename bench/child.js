@@ -1,0 +1,299 @@
+// One benchmark column: one client (this library, npm `thrift`, or the raw-socket floor) in
+// the runtime that runs this file (Deno, Bun or Node). Plain JavaScript so that Node 20 runs it
+// as it is. Driven by bench/bench.ts over stdin / stdout, one JSON object per line:
+//
+//   node|bun|deno run bench/child.js <lib|npm|raw> <port>
+//   <- {"op":"run","workload":"seq","ms":400}   -> {"ok":true,"calls":N,"seconds":S,...}
+//   <- {"op":"serve","mode":"plain|auto|pool"}  -> {"ok":true,"port":P}   (Deno and Bun)
+//   <- {"op":"unserve"}                         -> {"ok":true}
+//
+// Every client offers the same three calls (add, echo, points) so one driver measures them all.
+import { Buffer } from "node:buffer";
+import net from "node:net";
+import { createInterface } from "node:readline";
+import process from "node:process";
+import Bench from "./gen/Bench.js";
+
+const HOST = "127.0.0.1";
+const IN_FLIGHT = 64;
+const ECHO_BYTES = 1 << 20;
+const POINTS = 100_000;
+
+const [kind, portText] = process.argv.slice(2);
+const port = Number(portText);
+const url = `tcp://${HOST}:${port}`;
+const runtime = globalThis.Deno ? "deno" : globalThis.Bun ? "bun" : "node";
+const payload = Buffer.alloc(ECHO_BYTES, 7);
+
+// ---- raw floor: pre-encoded binary-protocol requests, replies counted by length ----
+
+/** A strict binary-protocol CALL message; `args` is the encoded argument struct body. */
+function message(name, args) {
+  const head = Buffer.alloc(12 + name.length);
+  head.writeUInt32BE(0x80010001, 0);
+  head.writeInt32BE(name.length, 4);
+  head.write(name, 8, "latin1");
+  head.writeInt32BE(0, 8 + name.length); // seqid: the server echoes it; the floor ignores it
+  return Buffer.concat([head, args, Buffer.from([0])]);
+}
+
+function i32Field(id, value) {
+  const b = Buffer.alloc(7);
+  b.writeUInt8(8, 0);
+  b.writeInt16BE(id, 1);
+  b.writeInt32BE(value, 3);
+  return b;
+}
+
+function binaryField(id, bytes) {
+  const b = Buffer.alloc(7);
+  b.writeUInt8(11, 0);
+  b.writeInt16BE(id, 1);
+  b.writeInt32BE(bytes.length, 3);
+  return Buffer.concat([b, bytes]);
+}
+
+/** Reply size: header (12 + name), field 0 header (3), the value, two stops (struct, args). */
+const replyBytes = (name, valueBytes) => 12 + name.length + 3 + valueBytes + 1;
+
+const RAW = {
+  add: { req: message("add", Buffer.concat([i32Field(1, 1), i32Field(2, 2)])), len: 0 },
+  echo: { req: message("echo", binaryField(1, payload)), len: 0 },
+  points: { req: message("points", i32Field(1, POINTS)), len: 0 },
+};
+RAW.add.len = replyBytes("add", 4);
+RAW.echo.len = replyBytes("echo", 4 + ECHO_BYTES);
+// list header (type + size) then per Point: two i32 fields (3 + 4 each) and a stop
+RAW.points.len = replyBytes("points", 5 + POINTS * 15);
+
+function rawClient() {
+  const socket = net.connect(port, HOST);
+  socket.setNoDelay(true);
+  let received = 0;
+  let expected = 0;
+  const waiting = []; // [byte count that completes the call, resolve], in order
+  let failure;
+  const fail = (err) => {
+    failure = err;
+    for (const [, , reject] of waiting.splice(0)) reject(err);
+  };
+  socket.on("data", (chunk) => {
+    received += chunk.length;
+    while (waiting.length > 0 && received >= waiting[0][0]) waiting.shift()[1]();
+  });
+  socket.on("error", fail);
+  socket.on("close", () => fail(new Error("raw: connection closed")));
+  const opened = new Promise((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("error", reject);
+  });
+  const call = ({ req, len }) =>
+    new Promise((resolve, reject) => {
+      if (failure) return reject(failure);
+      expected += len;
+      waiting.push([expected, resolve, reject]);
+      socket.write(req);
+    });
+  return {
+    opened,
+    add: () => call(RAW.add),
+    echo: () => call(RAW.echo),
+    points: () => call(RAW.points),
+    close: () => socket.destroy(),
+  };
+}
+
+// ---- npm `thrift` ----
+
+async function npmClient() {
+  const { default: thrift } = await import("thrift");
+  const connection = thrift.createConnection(HOST, port, {
+    transport: thrift.TBufferedTransport,
+    protocol: thrift.TBinaryProtocol,
+  });
+  connection.on("error", () => {}); // a failing call rejects; the event must not crash us
+  const opened = new Promise((resolve, reject) => {
+    connection.once("connect", resolve);
+    connection.once("error", reject);
+  });
+  const client = thrift.createClient(Bench, connection);
+  return {
+    opened,
+    add: () => client.add(1, 2),
+    echo: () => client.echo(payload),
+    points: () => client.points(POINTS),
+    close: () => connection.destroy(),
+  };
+}
+
+// ---- this library ----
+
+let lib;
+const loadLib = async () => (lib ??= await import("../mod.ts"));
+
+async function libClient() {
+  const { ThriftClient } = await loadLib();
+  const thrift = new ThriftClient(Bench.Client, { transport: url });
+  const conn = thrift.connect();
+  return {
+    opened: conn.open(),
+    add: () => conn.client.add(1, 2),
+    echo: () => conn.client.echo(payload),
+    points: () => conn.client.points(POINTS),
+    close: () => conn.close(),
+  };
+}
+
+/** A ThriftClient with `pool: true`, or undefined when the library has no pool yet. */
+async function pooledThrift() {
+  const { ThriftClient, ConfigError } = await loadLib();
+  try {
+    const thrift = new ThriftClient(Bench.Client, { transport: url, pool: true });
+    return thrift.pool === undefined ? undefined : thrift; // an option silently ignored
+  } catch (err) {
+    if (err instanceof ConfigError) return undefined;
+    throw err;
+  }
+}
+
+// ---- workloads ----
+
+const clients = {};
+async function client() {
+  if (!clients.main) {
+    const made = await (kind === "lib" ? libClient() : kind === "npm" ? npmClient() : rawClient());
+    await made.opened;
+    clients.main = made;
+  }
+  return clients.main;
+}
+
+function percentile(sorted, p) {
+  return sorted.length === 0
+    ? NaN
+    : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
+
+/** Sequential calls of `fn` until `ms` passed (at least one); latencies in ms. */
+async function sequential(fn, ms) {
+  const lat = [];
+  const start = performance.now();
+  const end = start + ms;
+  let now = start;
+  do {
+    const t = now;
+    await fn();
+    now = performance.now();
+    lat.push(now - t);
+  } while (now < end);
+  lat.sort((a, b) => a - b);
+  return {
+    calls: lat.length,
+    seconds: (now - start) / 1000,
+    p50: percentile(lat, 0.5),
+    p99: percentile(lat, 0.99),
+  };
+}
+
+async function parallel(fn, ms) {
+  let calls = 0;
+  const start = performance.now();
+  const end = start + ms;
+  const worker = async () => {
+    while (performance.now() < end) {
+      await fn();
+      calls++;
+    }
+  };
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  return { calls, seconds: (performance.now() - start) / 1000 };
+}
+
+const WORKLOADS = {
+  seq: async (ms) => sequential((await client()).add, ms),
+  par: async (ms) => parallel((await client()).add, ms),
+  echo: async (ms) => {
+    const c = await client();
+    const r = await sequential(c.echo, ms);
+    return { ...r, bytes: r.calls * ECHO_BYTES };
+  },
+  list: async (ms) => {
+    const c = await client();
+    if (kind !== "raw" && !clients.checked) {
+      const got = await c.points();
+      if (got.length !== POINTS || got[POINTS - 1].y !== -(POINTS - 1)) {
+        throw new Error(`points: got ${got.length} points`);
+      }
+      clients.checked = true;
+    }
+    return sequential(c.points, ms);
+  },
+  // this library only: a connection per call (the default) vs leased from the pool
+  percall: async (ms) => {
+    const { ThriftClient } = await loadLib();
+    clients.percall ??= new ThriftClient(Bench.Client, { transport: url });
+    return sequential(() => clients.percall.client.add(1, 2), ms);
+  },
+  pooled: async (ms) => {
+    if (!("pooled" in clients)) clients.pooled = await pooledThrift();
+    if (clients.pooled === undefined) return { na: "no pool" };
+    return sequential(() => clients.pooled.client.add(1, 2), ms);
+  },
+};
+
+// ---- end to end: Deno.serve / Bun.serve, one add per request ----
+
+let server;
+async function serve(mode) {
+  let handler = () => new Response("3");
+  if (mode !== "plain") {
+    const { ThriftClient } = await loadLib();
+    const thrift = mode === "pool"
+      ? await pooledThrift()
+      : new ThriftClient(Bench.Client, { transport: url });
+    if (thrift === undefined) return { na: "no pool" };
+    handler = thrift.autoconnect(async () => new Response(String(await thrift.client.add(1, 2))));
+  }
+  if (runtime === "deno") {
+    server = globalThis.Deno.serve({ hostname: HOST, port: 0, onListen() {} }, handler);
+    return { port: server.addr.port };
+  }
+  if (runtime === "bun") {
+    server = globalThis.Bun.serve({ hostname: HOST, port: 0, fetch: handler });
+    return { port: server.port };
+  }
+  throw new Error("serve: Deno or Bun only");
+}
+
+async function unserve() {
+  if (runtime === "deno") await server?.shutdown();
+  else server?.stop(true);
+  server = undefined;
+  return {};
+}
+
+async function handle(line) {
+  const cmd = JSON.parse(line);
+  try {
+    const cpu0 = process.cpuUsage();
+    const t0 = performance.now();
+    let result;
+    if (cmd.op === "run") result = await WORKLOADS[cmd.workload](cmd.ms);
+    else if (cmd.op === "serve") result = await serve(cmd.mode);
+    else if (cmd.op === "unserve") result = await unserve();
+    else throw new Error(`unknown op ${cmd.op}`);
+    const cpu = process.cpuUsage(cpu0);
+    const cpuPercent = (cpu.user + cpu.system) / 10 / (performance.now() - t0);
+    return { ok: true, cpuPercent, ...result };
+  } catch (err) {
+    return { ok: false, error: String(err?.stack ?? err) };
+  }
+}
+
+const rl = createInterface({ input: process.stdin });
+let queue = Promise.resolve();
+rl.on("line", (line) => {
+  queue = queue.then(async () => process.stdout.write(JSON.stringify(await handle(line)) + "\n"));
+});
+rl.on("close", () => queue.then(() => process.exit(0)));
+process.stdout.write(JSON.stringify({ ok: true, ready: runtime, kind }) + "\n");
