@@ -225,12 +225,29 @@ export class Connection<C> implements Caller {
       case "open":
         return this.#start(method, args, options);
       case "opening":
-        return this.#gate!.promise.then(() => this.call(method, args, options));
+        return this.#afterOpen(this.#gate!.promise, method, args, options);
       case "idle":
-        return this.open().then(() => this.call(method, args, options));
+        return this.#afterOpen(this.open(), method, args, options);
       default:
         return Promise.reject(this.#aborted ? this.#aborted.reason : this.#closedError(method));
     }
+  }
+
+  /** A call made while opening: it starts once open; its signal can reject it before. */
+  #afterOpen(
+    opened: Promise<void>,
+    method: string,
+    args: unknown[],
+    options?: CallOptions,
+  ): Promise<unknown> {
+    const next = opened.then(() => this.call(method, args, options));
+    const signal = options?.signal;
+    if (!signal) return next;
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(signal.reason); // `#start` then sends nothing
+      signal.addEventListener("abort", onAbort, { once: true });
+      next.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+    });
   }
 
   /** The one place a call starts: sequence id, deadline, per-call signal. */

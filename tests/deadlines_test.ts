@@ -66,6 +66,25 @@ describe("deadlines", () => {
     );
   });
 
+  it("a per-call signal also rejects a call still waiting for its connection", T, async () => {
+    await using backend = await startNpmServer();
+    const thrift = new ThriftClient(Calculator.Client, {
+      transport: backend.url,
+      pool: { max: 1, acquireTimeout: 5_000 },
+    });
+    const busy = thrift.client.sleep(500); // holds the only connection: the next lease waits
+    const reason = new Error("not any more");
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(reason), 100);
+    const result = await timed(thrift.with({ signal: controller.signal }).client.add(1, 2));
+    assert.equal(result.error, reason);
+    assert.ok(result.ms < 2_000, `rejected after ${result.ms} ms`);
+    assert.equal(await busy, 500);
+    assert.equal(await thrift.client.add(1, 2), 3);
+    assert.equal(backend.totalConnections(), 1);
+    await thrift.close();
+  });
+
   it("autoconnect(handler, { timeout }) sets the deadline of the handler's calls", T, async () => {
     await using backend = await startNpmServer();
     const thrift = new ThriftClient(Calculator.Client, { transport: backend.url });
