@@ -1,0 +1,93 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import process from "node:process";
+import { describe, it } from "node:test";
+import { pythonThriftAvailable } from "./helpers/python_peer.ts";
+import { startTypedPeer, TYPED_IDL } from "./helpers/typed_peer.ts";
+
+const T = { timeout: 120_000 };
+
+function here(relative: string): string {
+  return decodeURIComponent(new URL(relative, import.meta.url).pathname);
+}
+
+const ROOT = here("..");
+const OUT = here("./typed/gen");
+const DENO = here("../node_modules/.bin/deno");
+const MAIN = here("../src/gen/main.ts");
+const USAGE = here("./typed/usage.ts");
+
+/** Runs the generator the way a user does, as a separate `deno run` process. */
+function runGenerator(args: string[], env?: Record<string, string>): {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+} {
+  const result = spawnSync(DENO, ["run", "-A", MAIN, ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    timeout: 60_000,
+    env: { ...process.env, NO_COLOR: "1", ...env },
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+let generated = false;
+
+/** A fresh run of the generator into tests/typed/gen, once per test process. */
+function generateOnce(): void {
+  if (generated) return;
+  rmSync(OUT, { recursive: true, force: true });
+  const run = runGenerator([TYPED_IDL, "--out", OUT]);
+  assert.equal(run.status, 0, run.stderr);
+  generated = true;
+}
+
+describe("gen: IDL to typed modules", { skip: !pythonThriftAvailable() }, () => {
+  it("writes one module per IDL file, the included one too, and the runtime beside them", T, () => {
+    generateOnce();
+    for (const f of ["tutorial.ts", "shared.ts", "_runtime.ts", "js/Calculator.js"]) {
+      assert.ok(existsSync(`${OUT}/${f}`), f);
+    }
+    assert.deepEqual(JSON.parse(readFileSync(`${OUT}/js/package.json`, "utf8")), {
+      type: "commonjs",
+    });
+  });
+
+  it("type-checks a strict usage file and rejects wrong calls", T, () => {
+    generateOnce();
+    const result = spawnSync(DENO, ["check", USAGE], {
+      cwd: ROOT,
+      encoding: "utf8",
+      timeout: 90_000,
+      env: { ...process.env, NO_COLOR: "1" },
+    });
+    assert.equal(result.status, 0, result.stderr);
+  });
+
+  it("calls a Python server with the generated types", T, async () => {
+    generateOnce();
+    await using peer = await startTypedPeer();
+    const usage: { exercise(url: string): Promise<number> } = await import(
+      new URL("./typed/usage.ts", import.meta.url).href
+    );
+    assert.equal(await usage.exercise(peer.url), 16, peer.stderr());
+  });
+
+  it("names the packages to install when the compiler is missing", T, () => {
+    const run = runGenerator([TYPED_IDL, "--out", `${OUT}-missing`, "--thrift", "no-such-thrift"]);
+    rmSync(`${OUT}-missing`, { recursive: true, force: true });
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /not found/);
+    assert.match(run.stderr, /thrift-compiler/);
+    assert.match(run.stderr, /brew install thrift/);
+  });
+
+  it("reports the compiler's error for a bad IDL", T, () => {
+    const run = runGenerator(["tests/idl/typed/missing.thrift", "--out", `${OUT}-bad`]);
+    rmSync(`${OUT}-bad`, { recursive: true, force: true });
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /Cannot compile/);
+  });
+});
