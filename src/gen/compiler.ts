@@ -35,7 +35,9 @@ export function runCompiler(compiler: string, args: string[]): string {
   if (error || result.status !== 0) {
     const detail = (result.stderr || result.stdout || String(error ?? "")).trim();
     throw new CompilerError(
-      `Cannot compile with "${compiler} ${args.join(" ")}": ${detail || `exit status ${result.status}`}`,
+      `Cannot compile with "${compiler} ${args.join(" ")}": ${
+        detail || `exit status ${result.status}`
+      }`,
       { cause: error },
     );
   }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { IdlConstant, IdlDocument, IdlEnum, IdlService, IdlStruct } from "./idl.ts";
-import { fieldType, inMember, initName, outMember, typeText } from "./types.ts";
+import { fieldType, initName, inMember, outMember, typeText } from "./types.ts";
 
 /** Where the emitted module finds the compiler's JavaScript, relative to itself. */
 export interface EmitPaths {
@@ -56,7 +56,9 @@ function emitStruct(s: IdlStruct, file: string): string[] {
     ...s.fields.map(inMember),
     "}",
     doc(`The generated class of \`${s.name}\`${s.isException ? " (use with `instanceof`)" : ""}.`),
-    `export const ${s.name}: new (args${required ? "" : "?"}: ${initName(s.name)}) => ${s.name} = ` +
+    `export const ${s.name}: new (args${required ? "" : "?"}: ${
+      initName(s.name)
+    }) => ${s.name} = ` +
     `${TYPES}.${s.name} as never;`,
   ];
 }
@@ -78,14 +80,22 @@ function emitService(s: IdlService, file: string): string[] {
     const args = f.arguments.map((a) => `${a.name}: ${fieldType(a, "in")}`);
     const ret = f.oneway ? "void" : typeText(f.returnTypeId, f.returnType, "out");
     const throws = f.exceptions.map((e) => `\`${e.type?.class ?? e.typeId}\``);
-    const note = f.oneway ? " Oneway: resolves once sent." : throws.length
+    const note = f.oneway
+      ? " Oneway: resolves once sent."
+      : throws.length
       ? ` Rejects with ${throws.join(" or ")} when the service throws it.`
       : "";
-    return `  ${doc(`Calls \`${f.name}\`.${note}`)}\n  ${f.name}(${args.join(", ")}): Promise<${ret}>;`;
+    return `  ${doc(`Calls \`${f.name}\`.${note}`)}\n  ${f.name}(${
+      args.join(", ")
+    }): Promise<${ret}>;`;
   });
   const base = s.extends ? ` extends ${clientName(s.extends)}` : "";
   return [
-    doc(`The methods of service \`${s.name}\` (${file}.thrift)${s.extends ? `, inherited ones included` : ""}.`),
+    doc(
+      `The methods of service \`${s.name}\` (${file}.thrift)${
+        s.extends ? `, inherited ones included` : ""
+      }.`,
+    ),
     `export interface ${clientName(s.name)}${base} {`,
     ...methods,
     "}",

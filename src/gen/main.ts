@@ -83,7 +83,15 @@ export function generate(options: GenerateOptions): GenerateResult {
       jsOut,
       options.idl,
     ]);
-    warnings += runCompiler(compiler, [...includes, "-r", "--gen", "json", "-out", jsonOut, options.idl]);
+    warnings += runCompiler(compiler, [
+      ...includes,
+      "-r",
+      "--gen",
+      "json",
+      "-out",
+      jsonOut,
+      options.idl,
+    ]);
     for (const [name, text] of Object.entries(JS_FILES)) writeFileSync(join(jsOut, name), text);
     writeFileSync(join(out, "_runtime.ts"), runtimeModule(`./${JS_DIR}`));
     const modules = readdirSync(jsonOut).filter((f) => f.endsWith(".json")).sort().map((f) => {

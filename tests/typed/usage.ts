@@ -67,9 +67,14 @@ export async function exercise(url: string): Promise<number> {
   assert.equal(sum, 3);
   calls += 2;
 
-  assert.equal(await client.calculate(1, new Work({ num1: 6, num2: 7, op: Operation.MULTIPLY })), 42);
+  assert.equal(
+    await client.calculate(1, new Work({ num1: 6, num2: 7, op: Operation.MULTIPLY })),
+    42,
+  );
   assert.equal(await client.calculate(1, { num1: 9, num2: 2, op: Operation.SUBTRACT }), 7);
-  const ouch = await client.calculate(2, { num1: 1, num2: 0, op: Operation.DIVIDE }).catch((e) => e);
+  const ouch = await client.calculate(2, { num1: 1, num2: 0, op: Operation.DIVIDE }).catch((e) =>
+    e
+  );
   assert.ok(ouch instanceof InvalidOperation);
   assert.equal(ouch.why, "Cannot divide by 0");
   assert.equal(ouch.whatOp, Operation.DIVIDE);
