@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { describe, it } from "node:test";
 import { pythonThriftAvailable } from "./helpers/python_peer.ts";
@@ -33,6 +33,17 @@ function runGenerator(args: string[], env?: Record<string, string>): {
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** `deno check <path>`, as a user would run it. */
+function checkFile(path: string): { status: number | null; stderr: string } {
+  const result = spawnSync(DENO, ["check", path], {
+    cwd: ROOT,
+    encoding: "utf8",
+    timeout: 90_000,
+    env: { ...process.env, NO_COLOR: "1" },
+  });
+  return { status: result.status, stderr: result.stderr };
+}
+
 let generated = false;
 
 /** A fresh run of the generator into tests/typed/gen, once per test process. */
@@ -57,13 +68,27 @@ describe("gen: IDL to typed modules", { skip: !pythonThriftAvailable() }, () => 
 
   it("type-checks a strict usage file and rejects wrong calls", T, () => {
     generateOnce();
-    const result = spawnSync(DENO, ["check", USAGE], {
-      cwd: ROOT,
-      encoding: "utf8",
-      timeout: 90_000,
-      env: { ...process.env, NO_COLOR: "1" },
-    });
+    const result = checkFile(USAGE);
     assert.equal(result.status, 0, result.stderr);
+  });
+
+  it("fails the type-check of a wrong call that is not marked as expected", T, () => {
+    generateOnce();
+    const wrong = here(`./typed/_wrong_${process.pid}.ts`);
+    writeFileSync(
+      wrong,
+      'import { Calculator } from "./gen/tutorial.ts";\n' +
+        'import { ThriftClient } from "../../mod.ts";\n' +
+        'const thrift = new ThriftClient(Calculator.Client, { transport: "tcp://127.0.0.1:1" });\n' +
+        'export const sum: Promise<number> = thrift.client.add(1, "2");\n',
+    );
+    try {
+      const result = checkFile(wrong);
+      assert.notEqual(result.status, 0);
+      assert.match(result.stderr, /TS2345/);
+    } finally {
+      rmSync(wrong, { force: true });
+    }
   });
 
   it("calls a Python server with the generated types", T, async () => {
