@@ -4,7 +4,7 @@
  */
 import type { AddressInfo, Server } from "node:net";
 import thrift from "thrift";
-import Calculator from "../tests/gen/Calculator.js";
+import Calculator from "../tests/gen/js/Calculator.js";
 
 interface ThriftServerApi {
   createServer(service: unknown, handler: object, options?: object): Server;

@@ -4,7 +4,7 @@
  * the HTTP port (default 8000; 0 = any free port).
  */
 import { ThriftClient } from "../mod.ts";
-import Calculator from "../tests/gen/Calculator.js";
+import Calculator from "../tests/gen/js/Calculator.js";
 import { app, type Calculator as CalculatorClient } from "./_app.ts";
 import { startBackend } from "./_backend.ts";
 

@@ -6,7 +6,7 @@
  */
 import process from "node:process";
 import { ThriftClient } from "../mod.ts";
-import Calculator from "../tests/gen/Calculator.js";
+import Calculator from "../tests/gen/js/Calculator.js";
 import type { Calculator as CalculatorClient } from "./_app.ts";
 import { startBackend } from "./_backend.ts";
 

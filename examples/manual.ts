@@ -3,7 +3,7 @@
  * around the calls. Run with Deno or Bun: `npx bun examples/manual.ts`.
  */
 import { ThriftClient } from "../mod.ts";
-import Calculator from "../tests/gen/Calculator.js";
+import Calculator from "../tests/gen/js/Calculator.js";
 import type { Calculator as CalculatorClient } from "./_app.ts";
 import { startBackend } from "./_backend.ts";
 

@@ -3,7 +3,7 @@
  * end of each block. Run with Deno or Bun: `npx deno run -A examples/using_scope.ts`.
  */
 import { ThriftClient } from "../mod.ts";
-import Calculator from "../tests/gen/Calculator.js";
+import Calculator from "../tests/gen/js/Calculator.js";
 import type { Calculator as CalculatorClient } from "./_app.ts";
 import { startBackend } from "./_backend.ts";
 

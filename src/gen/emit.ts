@@ -41,14 +41,16 @@ function emitEnum(e: IdlEnum, file: string): string[] {
 
 function emitStruct(s: IdlStruct, file: string): string[] {
   const kind = s.isException ? "Exception" : s.isUnion ? "Union" : "Struct";
-  const asError = s.isException && !s.fields.some((f) => ERROR_MEMBERS.has(f.name));
-  const base = asError ? " extends Error" : "";
-  const extra = s.isException && !asError ? ["  name: string;"] : [];
+  const clashes = s.fields.filter((f) => ERROR_MEMBERS.has(f.name)).map((f) => `"${f.name}"`);
+  const base = !s.isException
+    ? ""
+    : clashes.length
+    ? ` extends Omit<Error, ${clashes.join(" | ")}>`
+    : " extends Error";
   const required = s.fields.some((f) => f.required === "required");
   return [
     doc(`${kind} \`${s.name}\` from ${file}.thrift, as the generated class holds it.`),
     `export interface ${s.name}${base} {`,
-    ...extra,
     ...s.fields.map(outMember),
     "}",
     doc(`What \`new ${s.name}(...)\` and method arguments accept for \`${s.name}\`.`),
