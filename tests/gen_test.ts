@@ -91,14 +91,16 @@ describe("gen: IDL to typed modules", { skip: !pythonThriftAvailable() }, () => 
     }
   });
 
-  it("calls a Python server with the generated types", T, async () => {
-    generateOnce();
-    await using peer = await startTypedPeer();
-    const usage: { exercise(url: string): Promise<number> } = await import(
-      new URL("./typed/usage.ts", import.meta.url).href
-    );
-    assert.equal(await usage.exercise(peer.url), 16, peer.stderr());
-  });
+  for (const protocol of ["binary", "compact", "json"] as const) {
+    it(`calls a Python server with the generated types (${protocol})`, T, async () => {
+      generateOnce();
+      await using peer = await startTypedPeer(protocol);
+      const usage: { exercise(url: string, protocol: string): Promise<number> } = await import(
+        new URL("./typed/usage.ts", import.meta.url).href
+      );
+      assert.equal(await usage.exercise(peer.url, protocol), 16, peer.stderr());
+    });
+  }
 
   it("names the packages to install when the compiler is missing", T, () => {
     const run = runGenerator([TYPED_IDL, "--out", `${OUT}-missing`, "--thrift", "no-such-thrift"]);

@@ -1,6 +1,6 @@
 /**
  * Starts `tests/peers/typed_server.py` (Apache Thrift's Python server for
- * tests/idl/typed/tutorial.thrift) on a free TCP port, binary protocol, unframed.
+ * tests/idl/typed/tutorial.thrift) on a free TCP port, unframed.
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,7 +26,9 @@ export interface TypedPeer {
 }
 
 /** Starts the peer (generating its Python code into a temp dir) and waits until it listens. */
-export async function startTypedPeer(): Promise<TypedPeer> {
+export async function startTypedPeer(
+  protocol: "binary" | "compact" | "json" = "binary",
+): Promise<TypedPeer> {
   const tempDir = mkdtempSync(join(tmpdir(), "thrift-typed-peer-"));
   const peer = await startPeerProcess(PYTHON, [
     here("../peers/typed_server.py"),
@@ -34,7 +36,9 @@ export async function startTypedPeer(): Promise<TypedPeer> {
     TYPED_IDL,
     "--gen-dir",
     join(tempDir, "py"),
-  ], { label: "python typed peer", readyTimeoutMs: 30_000, tempDir });
+    "--protocol",
+    protocol,
+  ], { label: `python typed peer (${protocol})`, readyTimeoutMs: 30_000, tempDir });
   return {
     url: `tcp://127.0.0.1:${peer.ready}`,
     stderr: peer.stderr,

@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """Interop peer for tests/idl/typed/tutorial.thrift (Calculator extends SharedService),
-served by Apache Thrift's Python library over TCP with the binary protocol.
+served by Apache Thrift's Python library over TCP (buffered).
 
   typed_server.py --idl tests/idl/typed/tutorial.thrift --gen-dir DIR
+      [--protocol binary|compact|json]
 
 Generates the Python code into DIR (`thrift -r --gen py`), listens on a free port, prints
 `READY <port>`, and exits when stdin closes or on SIGTERM.
@@ -14,7 +15,7 @@ import subprocess
 import sys
 import threading
 
-from thrift.protocol import TBinaryProtocol
+from thrift.protocol import TBinaryProtocol, TCompactProtocol, TJSONProtocol
 from thrift.server import TServer
 from thrift.transport import TSocket, TTransport
 
@@ -79,10 +80,18 @@ class Handler:
         pass
 
 
+PROTOCOLS = {
+    "binary": TBinaryProtocol.TBinaryProtocolFactory,
+    "compact": TCompactProtocol.TCompactProtocolFactory,
+    "json": TJSONProtocol.TJSONProtocolFactory,
+}
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--idl", required=True)
     p.add_argument("--gen-dir", required=True)
+    p.add_argument("--protocol", default="binary", choices=["binary", "compact", "json"])
     opts = p.parse_args()
     sys.stdout.reconfigure(line_buffering=True)
     if not os.path.exists(os.path.join(opts.gen_dir, "typed_tutorial", "Calculator.py")):
@@ -98,7 +107,7 @@ def main():
     processor = Calculator.Processor(Handler(typed_tutorial, typed_shared))
     socket = TSocket.TServerSocket(host="127.0.0.1", port=0)
     server = TServer.TThreadedServer(processor, socket, TTransport.TBufferedTransportFactory(),
-                                     TBinaryProtocol.TBinaryProtocolFactory(), daemon=True)
+                                     PROTOCOLS[opts.protocol](), daemon=True)
     socket.listen()
     socket.listen = lambda: None  # serve() listens again: keep the bound port
     port = socket.handle.getsockname()[1]

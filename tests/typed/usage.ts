@@ -62,8 +62,11 @@ export function typeErrors(client: CalculatorClient): void {
 }
 
 /** Calls every method on the server at `url`; returns how many calls succeeded. */
-export async function exercise(url: string): Promise<number> {
-  const thrift = new ThriftClient(Calculator.Client, { transport: url });
+export async function exercise(
+  url: string,
+  protocol: "binary" | "compact" | "json" = "binary",
+): Promise<number> {
+  const thrift = new ThriftClient(Calculator.Client, { transport: url, protocol });
   await using conn = thrift.connect();
   const client = conn.client;
   let calls = 0;
