@@ -68,7 +68,7 @@ function emitStruct(s: IdlStruct, file: string): string[] {
 function emitConstant(c: IdlConstant, file: string): string[] {
   return [
     doc(`Constant \`${c.name}\` from ${file}.thrift.`),
-    `export const ${c.name}: ${typeText(c.typeId, c.type, "out")} = ${TYPES}.${c.name} as never;`,
+    `export const ${c.name}: ${typeText(c.typeId, c.type, "const")} = ${TYPES}.${c.name} as never;`,
   ];
 }
 

@@ -10,9 +10,10 @@ import type { IdlField, IdlType } from "./idl.ts";
 /**
  * `out`: a value the generated code hands back (read from the wire). `in`: a value it
  * accepts (method arguments, constructor arguments), which is wider: an i64 may be a
- * number, a struct may be a plain object.
+ * number, a struct may be a plain object. `const`: an IDL constant or default, as the
+ * generated code spells it (like `out`, but a binary literal stays a string).
  */
-export type Direction = "in" | "out";
+export type Direction = "in" | "out" | "const";
 
 const BASE: Record<string, string> = {
   bool: "boolean",
@@ -36,14 +37,15 @@ export function initName(className: string): string {
 
 /** The type of a base type id or full type, in one direction. */
 export function typeText(typeId: string, type: IdlType | undefined, dir: Direction): string {
+  if (typeId === "binary" && dir === "const") return "string";
   if (typeId in BASE) return BASE[typeId];
-  if (typeId === "i64") return dir === "out" ? "Int64" : "Int64 | number";
+  if (typeId === "i64") return dir === "in" ? "Int64 | number" : "Int64";
   const t = type ?? { typeId };
   switch (typeId) {
     case "list":
     case "set": {
       const elem = typeText(t.elemTypeId ?? "void", t.elemType, dir);
-      return dir === "out" ? `Array<${elem}>` : `ReadonlyArray<${elem}>`;
+      return dir === "in" ? `ReadonlyArray<${elem}>` : `Array<${elem}>`;
     }
     case "map": {
       const key = NUMERIC_KEYS.has(t.keyTypeId ?? "") ? "number" : "string";
@@ -54,7 +56,7 @@ export function typeText(typeId: string, type: IdlType | undefined, dir: Directi
     case "union":
     case "exception": {
       const name = t.class ?? "never";
-      if (dir === "out") return name;
+      if (dir !== "in") return name;
       const dot = name.lastIndexOf(".");
       return dot < 0 ? initName(name) : `${name.slice(0, dot + 1)}${initName(name.slice(dot + 1))}`;
     }
@@ -73,7 +75,11 @@ export function fieldType(field: IdlField, dir: Direction): string {
  * always set; any other is `null` until set (the generated constructor starts it as null).
  */
 export function outMember(field: IdlField): string {
-  const t = fieldType(field, "out");
+  let t = fieldType(field, "out");
+  if (field.default !== undefined) {
+    const literal = fieldType(field, "const"); // until the field is read from the wire
+    if (literal !== t) t = `${t} | ${literal}`;
+  }
   const always = field.required === "required" || field.default !== undefined;
   return `  ${field.name}: ${always ? t : `${t} | null`};`;
 }
