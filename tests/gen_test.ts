@@ -15,6 +15,7 @@ function here(relative: string): string {
 const ROOT = here("..");
 const OUT = here("./typed/gen");
 const DENO = here("../node_modules/.bin/deno");
+const BUN = here("../node_modules/.bin/bun");
 const MAIN = here("../src/gen/main.ts");
 const USAGE = here("./typed/usage.ts");
 
@@ -101,6 +102,24 @@ describe("gen: IDL to typed modules", { skip: !pythonThriftAvailable() }, () => 
       assert.equal(await usage.exercise(peer.url, protocol), 16, peer.stderr());
     });
   }
+
+  it("writes the same modules when run by Bun", T, () => {
+    generateOnce();
+    const out = `${OUT}-bun-${process.pid}`;
+    try {
+      const run = spawnSync(BUN, [MAIN, TYPED_IDL, "--out", out], {
+        cwd: ROOT,
+        encoding: "utf8",
+        timeout: 60_000,
+      });
+      assert.equal(run.status, 0, run.stderr);
+      for (const f of ["tutorial.ts", "shared.ts", "_runtime.ts", "js/package.json"]) {
+        assert.equal(readFileSync(`${out}/${f}`, "utf8"), readFileSync(`${OUT}/${f}`, "utf8"), f);
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  });
 
   it("names the packages to install when the compiler is missing", T, () => {
     const run = runGenerator([TYPED_IDL, "--out", `${OUT}-missing`, "--thrift", "no-such-thrift"]);

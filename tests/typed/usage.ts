@@ -11,6 +11,7 @@ import { Int64, TApplicationException } from "./gen/_runtime.ts";
 import { Color, SharedError, SharedStruct } from "./gen/shared.ts";
 import {
   AllTypes,
+  BIG_CONSTANT,
   Calculator,
   type CalculatorClient,
   DEFAULT_COLOR,
@@ -173,6 +174,8 @@ export async function exercise(
   assert.deepEqual(PRIMES, [2, 3, 5]);
   assert.equal(MAPCONSTANT.hello, "world");
   assert.equal(DEFAULT_COLOR, Color.GREEN);
+  assert.ok(BIG_CONSTANT instanceof Int64);
+  assert.equal(BIG_CONSTANT.toNumber(), 1234567890123);
   assert.equal(typeof TApplicationException, "function");
   return calls;
 }

@@ -13,6 +13,7 @@ const string GREETING = "hello"
 const list<i32> PRIMES = [2, 3, 5]
 const map<string, string> MAPCONSTANT = {"hello": "world", "goodnight": "moon"}
 const shared.Color DEFAULT_COLOR = shared.Color.GREEN
+const i64 BIG_CONSTANT = 1234567890123
 
 enum Operation {
   ADD = 1
