@@ -5,16 +5,7 @@
  * message), and a backend that is down (503, from `unavailable`).
  */
 import { type ThriftClient, ThriftClientError } from "../mod.ts";
-import types from "../tests/gen/test_types.js";
-
-/** The generated Calculator client's methods the app uses. */
-export interface Calculator {
-  add(a: number, b: number): Promise<number>;
-  echoString(s: string): Promise<string>;
-  fail(message: string): Promise<void>;
-}
-
-const NotFound = (types as unknown as { NotFound: new () => { message: string } }).NotFound;
+import { type CalculatorClient, NotFound } from "../tests/gen/test.ts"; // written by ./gen
 const I32 = /^-?\d{1,10}$/;
 
 /** Reads an i32 query parameter, or explains what is wrong with it. */
@@ -46,7 +37,7 @@ export function unavailable(error: unknown): Response {
 
 /** Builds the request handler; wrap it with `thrift.autoconnect`. */
 export function app(
-  thrift: ThriftClient<Calculator>,
+  thrift: ThriftClient<CalculatorClient>,
   stopBackend?: () => Promise<void>,
 ): (request: Request) => Promise<Response> {
   return async (request) => {

@@ -4,10 +4,7 @@
  */
 import type { AddressInfo, Server, Socket } from "node:net";
 import thrift from "thrift";
-import Calculator from "../tests/gen/Calculator.js";
-import types from "../tests/gen/test_types.js";
-
-const { NotFound } = types as unknown as { NotFound: new () => object };
+import { Calculator, NotFound } from "../tests/gen/test.ts";
 
 interface ThriftServerApi {
   createServer(service: unknown, handler: object, options?: object): Server;
@@ -15,7 +12,7 @@ interface ThriftServerApi {
 
 const handler = {
   add: (a: number, b: number) => a + b,
-  fail: (message: string) => Promise.reject(Object.assign(new NotFound(), { message, code: 404 })),
+  fail: (message: string) => Promise.reject(new NotFound({ message, code: 404 })),
   echoString: (s: string) => s,
   sleep: (ms: number) => new Promise((resolve) => setTimeout(() => resolve(ms), ms)),
   notify: (message: string) => console.log(`backend: notified "${message}"`),

@@ -4,12 +4,12 @@
  * `autoconnect`. Run: `npx bun examples/bun_serve.ts [--port N]`.
  */
 import { ThriftClient } from "../mod.ts";
-import Calculator from "../tests/gen/Calculator.js";
-import { app, type Calculator as CalculatorClient, unavailable } from "./_app.ts";
+import { Calculator } from "../tests/gen/test.ts";
+import { app, unavailable } from "./_app.ts";
 import { startBackend } from "./_backend.ts";
 
 const backend = await startBackend();
-const thrift = new ThriftClient<CalculatorClient>(Calculator.Client, {
+const thrift = new ThriftClient(Calculator.Client, {
   transport: backend.url,
   pool: true,
 });

@@ -6,14 +6,13 @@
  */
 import process from "node:process";
 import { ThriftClient } from "../mod.ts";
-import Calculator from "../tests/gen/Calculator.js";
-import type { Calculator as CalculatorClient } from "./_app.ts";
+import { Calculator } from "../tests/gen/test.ts";
 import { startBackend } from "./_backend.ts";
 
 const backend = process.env.THRIFTCLIENT_TRANSPORT ? undefined : await startBackend();
 if (backend) process.env.THRIFTCLIENT_TRANSPORT = backend.url;
 
-const thrift = ThriftClient.fromEnv<CalculatorClient>(Calculator.Client);
+const thrift = ThriftClient.fromEnv(Calculator.Client);
 console.log(
   `from_env: ${thrift.url} says 2 + 2 = ${await thrift.client.add(2, 2)}`,
 );

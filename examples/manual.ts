@@ -3,12 +3,11 @@
  * around the calls. Run with Deno or Bun: `npx bun examples/manual.ts`.
  */
 import { ThriftClient } from "../mod.ts";
-import Calculator from "../tests/gen/Calculator.js";
-import type { Calculator as CalculatorClient } from "./_app.ts";
+import { Calculator } from "../tests/gen/test.ts";
 import { startBackend } from "./_backend.ts";
 
 const backend = await startBackend();
-const thrift = new ThriftClient<CalculatorClient>(Calculator.Client, {
+const thrift = new ThriftClient(Calculator.Client, {
   THRIFTCLIENT_TRANSPORT: backend.url,
   THRIFTCLIENT_ALWAYS_CONNECT: "False",
 });
