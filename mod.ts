@@ -1,14 +1,18 @@
 /**
  * Call Apache Thrift services from Deno and Bun web apps, over tcp, tls, unix sockets or
  * HTTP, with the binary, compact or JSON protocol, using the client the Thrift compiler
- * generated (`thrift --gen js:node,es6,ts`).
+ * generated, typed by this package's generator
+ * (`deno run -A jsr:@x/thrift-client/gen service.thrift --out gen`).
  *
  * @example Quick start
  * ```ts ignore
  * import { ThriftClient } from "@x/thrift-client";
- * import Calculator from "./gen/Calculator.js";
+ * import { Calculator } from "./gen/tutorial.ts";
  *
- * const thrift = new ThriftClient(Calculator.Client, { transport: "tcp://127.0.0.1:9090" });
+ * const thrift = new ThriftClient(Calculator.Client, {
+ *   transport: "tcp://127.0.0.1:9090",
+ *   pool: true,
+ * });
  *
  * Deno.serve(thrift.autoconnect(async () => {
  *   return new Response(String(await thrift.client.add(1, 2)));

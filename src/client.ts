@@ -60,7 +60,7 @@ function facadeFor(
  * @example Calling a service from Deno.serve
  * ```ts ignore
  * import { ThriftClient } from "@x/thrift-client";
- * import Calculator from "./gen/Calculator.js";
+ * import { Calculator } from "./gen/tutorial.ts";
  *
  * const thrift = new ThriftClient(Calculator.Client, { transport: "tcp://127.0.0.1:9090" });
  * Deno.serve(thrift.autoconnect(async () => new Response(String(await thrift.client.add(1, 2)))));
