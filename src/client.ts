@@ -5,7 +5,6 @@
  * @module
  */
 import process from "node:process";
-import { protocolClasses } from "./_thrift.ts";
 import { type Endpoint, resolveConfig, type ThriftClientConfig } from "./config.ts";
 import {
   type Caller,
@@ -14,7 +13,7 @@ import {
   type ServiceClientClass,
 } from "./connection.ts";
 import { ClosedError } from "./errors.ts";
-import { writingProtocol } from "./protocol.ts";
+import { readingProtocol, writingProtocol } from "./protocol.ts";
 import { runtime } from "./runtime/detect.ts";
 import { enterScope, leaveScope, runScoped, scoped } from "./scope.ts";
 
@@ -92,7 +91,7 @@ export class ThriftClient<C> {
       runtime: runtime(),
       ServiceClient,
       writer: writingProtocol(endpoint.protocol, endpoint.service),
-      reader: protocolClasses[endpoint.protocol],
+      reader: readingProtocol(endpoint.protocol),
       facade: facadeFor(ServiceClient),
     };
     this.alwaysConnect = endpoint.alwaysConnect;

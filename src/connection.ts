@@ -125,7 +125,7 @@ export class Connection<C> implements Caller {
     this.#closeReason = undefined;
     this.#aborted = undefined;
     this.#abandoned.clear();
-    this.#buffer = new ReadBuffer();
+    this.#buffer = new ReadBuffer(this.#kit.endpoint.maxMessageSize);
     this.#protocol = new this.#kit.reader(this.#buffer, true, true);
     this.#raw = this.#newClient();
     // Calls made meanwhile wait on this gate; a close rejects it at once.
@@ -237,7 +237,7 @@ export class Connection<C> implements Caller {
   }
 
   #httpReply(seqid: number, body: Uint8Array): void {
-    const buffer = new ReadBuffer();
+    const buffer = new ReadBuffer(this.#kit.endpoint.maxMessageSize);
     buffer.append(body);
     try {
       this.#readReplies(buffer, new this.#kit.reader(buffer, true, true), true);

@@ -117,7 +117,8 @@ export function httpChannel(
             `Call "${message.method}" to "${endpoint.label}" got no reply within ${endpoint.timeout} ms`,
           ),
         ), endpoint.timeout);
-      const done = post(bytes, message, controller.signal)
+      // The caller reuses its buffer once send returns; fetch reads the body later.
+      const done = post(bytes.slice(), message, controller.signal)
         .catch((error) => {
           if (!message.oneway) {
             sink.callFailed(message.seqid, wrap(error, controller.signal));
