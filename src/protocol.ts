@@ -8,6 +8,7 @@
 import { MessageType, type ProtocolClass, protocolClasses } from "./_thrift.ts";
 import type { ProtocolName } from "./config.ts";
 import { TBinaryProtocol } from "./protocol/binary.ts";
+import { TCompactProtocol } from "./protocol/compact.ts";
 import { WriteBuffer } from "./protocol/write_buffer.ts";
 
 /** What the connection learns about each outgoing message. */
@@ -85,7 +86,7 @@ export class OutputTransport extends WriteBuffer {
 
 const classes: Readonly<Record<ProtocolName, ProtocolClass>> = {
   BINARY: TBinaryProtocol as unknown as ProtocolClass,
-  COMPACT: protocolClasses.COMPACT,
+  COMPACT: TCompactProtocol as unknown as ProtocolClass,
   JSON: protocolClasses.JSON,
 };
 

@@ -12,7 +12,7 @@ import { checkSize, makeInt64, skipValue, T, WriteContext } from "./_values.ts";
 import { WriteBuffer } from "./write_buffer.ts";
 
 const VERSION_1 = 0x80010000 | 0;
-const NO_FIELD = { fname: "", ftype: T.STOP, fid: 0 };
+const NO_FIELD = { fname: null, ftype: T.STOP, fid: 0 };
 const NO_STRUCT = { fname: "" };
 
 /** The binary protocol, with strict read and write. */
@@ -220,10 +220,10 @@ export class TBinaryProtocol {
   readStructEnd(): void {}
 
   /** Reads a field header. */
-  readFieldBegin(): { fname: string; ftype: number; fid: number } {
+  readFieldBegin(): { fname: null; ftype: number; fid: number } {
     const ftype = this.#in.readUByte();
     if (ftype === T.STOP) return NO_FIELD;
-    return { fname: "", ftype, fid: this.#in.readI16() };
+    return { fname: null, ftype, fid: this.#in.readI16() };
   }
 
   /** Nothing to read. */
