@@ -221,23 +221,42 @@ for (const kind of ["binary", "compact"]) {
     for (const [n, big] of [[-5, -5n], [2 ** 53 - 1, 2n ** 53n - 1n], [-(2 ** 40), -(2n ** 40n)]]) {
       const a = encodeOurs(kind, message("x", MT.CALL, field("v", Ty.I64, 1, ["writeI64", n])));
       const b = encodeOurs(kind, message("x", MT.CALL, field("v", Ty.I64, 1, ["writeI64", big])));
-      const c = encodeNpm(kind, message("x", MT.CALL, field("v", Ty.I64, 1, ["writeI64", new Int64(n)])));
+      const c = encodeNpm(
+        kind,
+        message("x", MT.CALL, field("v", Ty.I64, 1, ["writeI64", new Int64(n)])),
+      );
       assert.equal(a.toString("hex"), c.toString("hex"));
       assert.equal(b.toString("hex"), c.toString("hex"));
     }
-    const huge = encodeOurs(kind, message("x", MT.CALL, field("v", Ty.I64, 1, ["writeI64", -(2n ** 63n)])));
-    const npmHuge = encodeNpm(kind, message("x", MT.CALL, field("v", Ty.I64, 1, ["writeI64", new Int64("0x8000000000000000")])));
+    const huge = encodeOurs(
+      kind,
+      message("x", MT.CALL, field("v", Ty.I64, 1, ["writeI64", -(2n ** 63n)])),
+    );
+    const npmHuge = encodeNpm(
+      kind,
+      message("x", MT.CALL, field("v", Ty.I64, 1, ["writeI64", new Int64("0x8000000000000000")])),
+    );
     assert.equal(huge.toString("hex"), npmHuge.toString("hex"));
     // an Int64 look-alike from another copy of node-int64: recognized by shape
     const alike = { buffer: Buffer.from("00000000000000ff", "hex"), offset: 0 };
     const d = encodeOurs(kind, message("x", MT.CALL, field("v", Ty.I64, 1, ["writeI64", alike])));
-    const e = encodeNpm(kind, message("x", MT.CALL, field("v", Ty.I64, 1, ["writeI64", new Int64(255)])));
+    const e = encodeNpm(
+      kind,
+      message("x", MT.CALL, field("v", Ty.I64, 1, ["writeI64", new Int64(255)])),
+    );
     assert.equal(d.toString("hex"), e.toString("hex"));
   });
 
   test(`${kind}: -0 keeps its sign bit (npm thrift writes +0)`, () => {
-    const bytes = encodeOurs(kind, message("x", MT.CALL, field("v", Ty.DOUBLE, 1, ["writeDouble", -0])));
-    const values = decode(ours[kind], bytes, message("x", MT.CALL, field("v", Ty.DOUBLE, 1, ["writeDouble", 0])));
+    const bytes = encodeOurs(
+      kind,
+      message("x", MT.CALL, field("v", Ty.DOUBLE, 1, ["writeDouble", -0])),
+    );
+    const values = decode(
+      ours[kind],
+      bytes,
+      message("x", MT.CALL, field("v", Ty.DOUBLE, 1, ["writeDouble", 0])),
+    );
     assert.ok(Object.is(values[3], -0));
   });
 
@@ -252,7 +271,12 @@ for (const kind of ["binary", "compact"]) {
   test(`${kind}: wrong values are refused before any byte is sent, naming method, field and type`, () => {
     const bad: [string, unknown, RegExp, ErrorConstructor][] = [
       ["writeI32", "abc", /field "v" of "add" as i32: expected an integer/, TypeError],
-      ["writeI32", 2 ** 31, /as i32: expected an integer in -2147483648\.\.2147483647, got 2147483648/, RangeError],
+      [
+        "writeI32",
+        2 ** 31,
+        /as i32: expected an integer in -2147483648\.\.2147483647, got 2147483648/,
+        RangeError,
+      ],
       ["writeI32", 1.5, /as i32/, RangeError],
       ["writeI16", 40000, /as i16/, RangeError],
       ["writeByte", 128, /as byte/, RangeError],
@@ -262,7 +286,12 @@ for (const kind of ["binary", "compact"]) {
       ["writeDouble", Infinity, /as double/, RangeError],
       ["writeDouble", "1", /as double/, TypeError],
       ["writeString", 5, /as string/, TypeError],
-      ["writeBinary", [1, 2], /as binary: expected a Uint8Array, Buffer or string, got Array/, TypeError],
+      [
+        "writeBinary",
+        [1, 2],
+        /as binary: expected a Uint8Array, Buffer or string, got Array/,
+        TypeError,
+      ],
       ["writeBool", 1, /as bool/, TypeError],
     ];
     for (const [method, value, pattern, Kind] of bad) {
@@ -272,26 +301,41 @@ for (const kind of ["binary", "compact"]) {
       p.writeMessageBegin("Calc:add", MT.CALL, 1);
       p.writeStructBegin("args");
       p.writeFieldBegin("v", Ty.I32, 1);
-      assert.throws(() => p[method](value), (e: Error) => e instanceof Kind && pattern.test(e.message), `${method}(${String(value)})`);
+      assert.throws(
+        () => p[method](value),
+        (e: Error) => e instanceof Kind && pattern.test(e.message),
+        `${method}(${String(value)})`,
+      );
       transport.reset();
       assert.equal(sent.length, 0);
       // the transport is usable again: the next message is whole and alone
       const q = new ours[kind](transport);
-      for (const [m, ...args] of message("ok", MT.CALL, field("v", Ty.I32, 1, ["writeI32", 1]))) q[m](...args);
+      for (const [m, ...args] of message("ok", MT.CALL, field("v", Ty.I32, 1, ["writeI32", 1]))) {
+        q[m](...args);
+      }
       transport.flush();
       assert.equal(
         Buffer.from(sent[0]).toString("hex"),
-        encodeNpm(kind, message("ok", MT.CALL, field("v", Ty.I32, 1, ["writeI32", 1]))).toString("hex"),
+        encodeNpm(kind, message("ok", MT.CALL, field("v", Ty.I32, 1, ["writeI32", 1]))).toString(
+          "hex",
+        ),
       );
     }
   });
 
   test(`${kind}: binary takes any Uint8Array and strings; reads give a fresh Buffer`, () => {
-    const ops = message("x", MT.CALL, field("v", Ty.STRING, 1, ["writeBinary", new Uint8Array([1, 2, 3])]));
+    const ops = message(
+      "x",
+      MT.CALL,
+      field("v", Ty.STRING, 1, ["writeBinary", new Uint8Array([1, 2, 3])]),
+    );
     const mine = encodeOurs(kind, ops);
     assert.equal(
       mine.toString("hex"),
-      encodeNpm(kind, message("x", MT.CALL, field("v", Ty.STRING, 1, ["writeBinary", Buffer.from([1, 2, 3])]))).toString("hex"),
+      encodeNpm(
+        kind,
+        message("x", MT.CALL, field("v", Ty.STRING, 1, ["writeBinary", Buffer.from([1, 2, 3])])),
+      ).toString("hex"),
     );
     const values = decode(ours[kind], mine, ops);
     const bin = values[3] as Buffer;
@@ -334,35 +378,78 @@ function readerOver(kind: string, bytes: number[], max = 100): Any {
 }
 
 test("binary: negative and oversized sizes are protocol errors at once", () => {
-  assert.throws(() => readerOver("binary", [8, 0xff, 0xff, 0xff, 0xff]).readListBegin(), (e: Error) => e instanceof ProtocolError && /list size -1 is negative/.test(e.message));
-  assert.throws(() => readerOver("binary", [8, 0x3b, 0x9a, 0xca, 0x00]).readListBegin(), (e: Error) => e instanceof ProtocolError && /list size 1000000000 cannot fit in the 100 byte/.test(e.message));
+  assert.throws(
+    () => readerOver("binary", [8, 0xff, 0xff, 0xff, 0xff]).readListBegin(),
+    (e: Error) => e instanceof ProtocolError && /list size -1 is negative/.test(e.message),
+  );
+  assert.throws(
+    () => readerOver("binary", [8, 0x3b, 0x9a, 0xca, 0x00]).readListBegin(),
+    (e: Error) =>
+      e instanceof ProtocolError &&
+      /list size 1000000000 cannot fit in the 100 byte/.test(e.message),
+  );
   assert.throws(() => readerOver("binary", [11, 8, 0, 0, 0, 60]).readMapBegin(), ProtocolError);
   assert.throws(() => readerOver("binary", [0, 0, 0, 101]).readString(), ProtocolError);
   assert.throws(() => readerOver("binary", [0xff, 0xff, 0xff, 0xfe]).readBinary(), ProtocolError);
-  assert.throws(() => readerOver("binary", [0, 0, 0, 1, 0x61]).readMessageBegin(), /no binary protocol version/);
-  assert.throws(() => readerOver("binary", [0x80, 0x02, 0, 1]).readMessageBegin(), /version 0x80020001/);
+  assert.throws(
+    () => readerOver("binary", [0, 0, 0, 1, 0x61]).readMessageBegin(),
+    /no binary protocol version/,
+  );
+  assert.throws(
+    () => readerOver("binary", [0x80, 0x02, 0, 1]).readMessageBegin(),
+    /version 0x80020001/,
+  );
 });
 
 test("compact: negative and oversized sizes are protocol errors at once", () => {
-  assert.throws(() => readerOver("compact", [0xf5, 0xff, 0xff, 0xff, 0xff, 0x0f]).readListBegin(), (e: Error) => e instanceof ProtocolError && /list size -1 is negative/.test(e.message));
-  assert.throws(() => readerOver("compact", [0xf5, 0x80, 0x94, 0xeb, 0xdc, 0x03]).readListBegin(), /list size 1000000000 cannot fit/);
+  assert.throws(
+    () => readerOver("compact", [0xf5, 0xff, 0xff, 0xff, 0xff, 0x0f]).readListBegin(),
+    (e: Error) => e instanceof ProtocolError && /list size -1 is negative/.test(e.message),
+  );
+  assert.throws(
+    () => readerOver("compact", [0xf5, 0x80, 0x94, 0xeb, 0xdc, 0x03]).readListBegin(),
+    /list size 1000000000 cannot fit/,
+  );
   assert.throws(() => readerOver("compact", [60, 0x55]).readMapBegin(), ProtocolError);
   assert.throws(() => readerOver("compact", [101]).readString(), ProtocolError);
-  assert.throws(() => readerOver("compact", [0x81, 0x21]).readMessageBegin(), /compact protocol id 0x81/);
-  assert.throws(() => readerOver("compact", [0x82, 0x22]).readMessageBegin(), /compact protocol version 2/);
+  assert.throws(
+    () => readerOver("compact", [0x81, 0x21]).readMessageBegin(),
+    /compact protocol id 0x81/,
+  );
+  assert.throws(
+    () => readerOver("compact", [0x82, 0x22]).readMessageBegin(),
+    /compact protocol version 2/,
+  );
 });
 
 test("the output buffer is reused across messages and grows for a large one", () => {
   const views: Uint8Array[] = [];
   const transport = new OutputTransport(true, (bytes) => views.push(bytes));
   const p = new TBinaryProtocol(transport) as Any;
-  for (const [m, ...args] of message("a", MT.CALL, field("v", Ty.I32, 1, ["writeI32", 1]))) p[m](...args);
+  for (const [m, ...args] of message("a", MT.CALL, field("v", Ty.I32, 1, ["writeI32", 1]))) {
+    p[m](...args);
+  }
   transport.flush();
-  for (const [m, ...args] of message("b", MT.CALL, field("v", Ty.STRING, 1, ["writeString", "z".repeat(5000)]))) p[m](...args);
+  for (
+    const [m, ...args] of message(
+      "b",
+      MT.CALL,
+      field("v", Ty.STRING, 1, ["writeString", "z".repeat(5000)]),
+    )
+  ) p[m](...args);
   transport.flush();
-  for (const [m, ...args] of message("c", MT.CALL, field("v", Ty.I32, 1, ["writeI32", 1]))) p[m](...args);
+  for (const [m, ...args] of message("c", MT.CALL, field("v", Ty.I32, 1, ["writeI32", 1]))) {
+    p[m](...args);
+  }
   transport.flush();
   assert.equal(views[0].buffer, views[0].buffer);
-  assert.equal(views[1].length, 4 + encodeNpm("binary", message("b", MT.CALL, field("v", Ty.STRING, 1, ["writeString", "z".repeat(5000)]))).length);
+  assert.equal(
+    views[1].length,
+    4 +
+      encodeNpm(
+        "binary",
+        message("b", MT.CALL, field("v", Ty.STRING, 1, ["writeString", "z".repeat(5000)])),
+      ).length,
+  );
   assert.equal(views[2].buffer, views[1].buffer, "same buffer after growing");
 });
