@@ -14,6 +14,9 @@ import { OutputTransport } from "../src/protocol.ts";
 import { ReadBuffer } from "../src/transport/read_buffer.ts";
 import { InputBufferUnderrunError } from "../src/_thrift.ts";
 import { ProtocolError } from "../src/errors.ts";
+import { ThriftClient } from "../mod.ts";
+import { Calculator } from "./helpers/calculator.ts";
+import { startNpmServer } from "./helpers/npm_server.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -453,3 +456,31 @@ test("the output buffer is reused across messages and grows for a large one", ()
   );
   assert.equal(views[2].buffer, views[1].buffer, "same buffer after growing");
 });
+
+for (const protocol of ["binary", "compact"] as const) {
+  test(
+    `${protocol}: a wrong argument rejects the call before sending; the connection stays usable`,
+    {
+      timeout: 20_000,
+    },
+    async () => {
+      await using server = await startNpmServer({ protocol, framed: true });
+      const thrift = new ThriftClient(Calculator.Client, {
+        transport: server.url,
+        protocol,
+        framed: true,
+      });
+      await using conn = thrift.connect();
+      const calc = conn.client as Any;
+      await assert.rejects(
+        calc.add("abc", 2),
+        (e: Error) => e instanceof TypeError && /field "a" of "add" as i32/.test(e.message),
+      );
+      await assert.rejects(calc.add(2 ** 31, 2), RangeError);
+      assert.equal(await calc.add(1, 2), 3);
+      const big = new Int64("0x0020000000000001");
+      assert.equal((await calc.echoI64(big)).toOctetString(), "0020000000000001");
+      assert.equal((await calc.echoI64(-5n)).toNumber(), -5);
+    },
+  );
+}
