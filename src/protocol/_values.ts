@@ -130,8 +130,9 @@ export class WriteContext {
       out[1] = Number(value & 0xffffffffn);
       return;
     }
-    const buffer = (value as { buffer?: unknown } | null)?.buffer;
-    const offset = (value as { offset?: unknown }).offset ?? 0;
+    const shaped = value as { buffer?: unknown; offset?: unknown } | null | undefined;
+    const buffer = shaped?.buffer;
+    const offset = shaped?.offset ?? 0;
     if (
       buffer instanceof Uint8Array && typeof offset === "number" &&
       buffer.length >= offset + 8
