@@ -286,7 +286,12 @@ for (const kind of ["binary", "compact"]) {
       ["writeI64", 2 ** 53, /as i64/, RangeError],
       ["writeI64", 2n ** 63n, /as i64/, RangeError],
       ["writeI64", "5", /as i64/, TypeError],
-      ["writeI64", null, /as i64: expected a safe integer, a bigint or an Int64, got null/, TypeError],
+      [
+        "writeI64",
+        null,
+        /as i64: expected a safe integer, a bigint or an Int64, got null/,
+        TypeError,
+      ],
       ["writeDouble", Infinity, /as double/, RangeError],
       ["writeDouble", "1", /as double/, TypeError],
       ["writeString", 5, /as string/, TypeError],
