@@ -32,6 +32,7 @@ interface ThriftModule {
   TCompactProtocol: ProtocolClass;
   TJSONProtocol: ProtocolClass;
   InputBufferUnderrunError: new () => Error;
+  Int64: new (value: Uint8Array | number | string) => unknown;
   Thrift: {
     MessageType: {
       CALL: number;
@@ -56,6 +57,9 @@ export const protocolClasses: Readonly<
 
 /** Thrown by npm `thrift` protocols when the buffer ends inside a message. */
 export const InputBufferUnderrunError: new () => Error = lib.InputBufferUnderrunError;
+
+/** node-int64's `Int64`, as npm `thrift` re-exports it. */
+export const Int64: new (value: Uint8Array | number | string) => unknown = lib.Int64;
 
 /** Thrift message types. */
 export const MessageType: ThriftModule["Thrift"]["MessageType"] = lib.Thrift.MessageType;

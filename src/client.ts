@@ -5,7 +5,6 @@
  * @module
  */
 import process from "node:process";
-import { protocolClasses } from "./_thrift.ts";
 import { checkServiceClient } from "./_service_class.ts";
 import {
   type Endpoint,
@@ -24,7 +23,7 @@ import {
 } from "./connection.ts";
 import { ClosedError } from "./errors.ts";
 import { Pool, type PoolStats } from "./pool.ts";
-import { writingProtocol } from "./protocol.ts";
+import { readingProtocol, writingProtocol } from "./protocol.ts";
 import { runtime } from "./runtime/detect.ts";
 import { openSocketChannel } from "./transport/socket_channel.ts";
 import { enterScope, leaveScope, runScoped, scoped } from "./scope.ts";
@@ -123,7 +122,7 @@ export class ThriftClient<C> {
       runtime: runtimeAdapter,
       ServiceClient,
       writer: writingProtocol(endpoint.protocol, endpoint.service),
-      reader: protocolClasses[endpoint.protocol],
+      reader: readingProtocol(endpoint.protocol),
       facade: facadeFor(ServiceClient),
     };
     this.alwaysConnect = endpoint.alwaysConnect;

@@ -168,7 +168,7 @@ export class Connection<C> implements Caller {
     this.#abandoned.clear();
     this.#tainted = false;
     this.#hooks.opened?.();
-    this.#buffer = new ReadBuffer();
+    this.#buffer = new ReadBuffer(this.#kit.endpoint.maxMessageSize);
     this.#protocol = new this.#kit.reader(this.#buffer, true, true);
     this.#raw = this.#newClient();
     // Calls made meanwhile wait on this gate; a close rejects it at once.
@@ -338,7 +338,7 @@ export class Connection<C> implements Caller {
   }
 
   #httpReply(seqid: number, body: Uint8Array): void {
-    const buffer = new ReadBuffer();
+    const buffer = new ReadBuffer(this.#kit.endpoint.maxMessageSize);
     buffer.append(body);
     try {
       this.#readReply(new this.#kit.reader(buffer, true, true)); // checked by the channel

@@ -5,9 +5,11 @@
  *
  * @module
  */
-import { Buffer } from "node:buffer";
 import { MessageType, type ProtocolClass, protocolClasses } from "./_thrift.ts";
 import type { ProtocolName } from "./config.ts";
+import { TBinaryProtocol } from "./protocol/binary.ts";
+import { TCompactProtocol } from "./protocol/compact.ts";
+import { WriteBuffer } from "./protocol/write_buffer.ts";
 
 /** What the connection learns about each outgoing message. */
 export interface OutgoingMessage {
@@ -22,12 +24,14 @@ export interface OutgoingMessage {
 /** Receives each serialized message from the output transport. */
 export type MessageSink = (bytes: Uint8Array, message: OutgoingMessage) => void;
 
-/** The transport object the generated client writes to (`new Client(output, pClass)`). */
-export class OutputTransport {
-  #chunks: Buffer[] = [];
-  #size = 0;
+/**
+ * The transport object the generated client writes to (`new Client(output, pClass)`): one
+ * growable buffer per connection, reused across messages. The sink gets a view on it that
+ * is valid only until the sink returns: it copies what it keeps.
+ */
+export class OutputTransport extends WriteBuffer {
   #message: OutgoingMessage = { method: "", seqid: 0, oneway: false };
-  readonly #framed: boolean;
+  readonly #head: number;
   readonly #sink: MessageSink;
 
   /**
@@ -35,37 +39,40 @@ export class OutputTransport {
    * @param sink Receives each whole message.
    */
   constructor(framed: boolean, sink: MessageSink) {
-    this.#framed = framed;
+    super();
+    this.#head = framed ? 4 : 0;
+    this.pos = this.#head;
     this.#sink = sink;
   }
 
-  /** Called by the protocol at `writeMessageBegin`. */
+  /** Called by the protocol at `writeMessageBegin`: starts a message. */
   begin(method: string, type: number, seqid: number): void {
-    this.#chunks = [];
-    this.#size = 0;
+    this.pos = this.#head;
     this.#message = { method, seqid, oneway: type === MessageType.ONEWAY };
   }
 
   /** Appends bytes (or UTF-8 text, from the JSON protocol) to the current message. */
-  write(data: Buffer | Uint8Array | string): void {
-    const chunk = typeof data === "string" ? Buffer.from(data, "utf8") : data as Buffer;
-    this.#chunks.push(chunk);
-    this.#size += chunk.length;
+  write(data: Uint8Array | string): void {
+    if (typeof data !== "string") return this.put(data);
+    this.ensure(data.length * 3);
+    this.pos += this.utf8(data, this.pos);
   }
 
-  /** Ends the current message and hands it over. */
+  /** Discards the message being written (the generated code calls it when a write throws). */
+  reset(): void {
+    this.pos = this.#head;
+  }
+
+  /** Ends the current message and hands it over (framed when asked). */
   flush(): void {
-    const head = this.#framed ? 4 : 0;
-    const bytes = Buffer.allocUnsafe(head + this.#size);
-    if (this.#framed) bytes.writeInt32BE(this.#size, 0);
-    let at = head;
-    for (const chunk of this.#chunks) {
-      bytes.set(chunk, at);
-      at += chunk.length;
+    const size = this.pos;
+    if (this.#head) this.view.setInt32(0, size - 4);
+    this.pos = this.#head;
+    try {
+      this.#sink(this.bytes.subarray(0, size), this.#message);
+    } finally {
+      this.shrink();
     }
-    this.#chunks = [];
-    this.#size = 0;
-    this.#sink(bytes, this.#message);
   }
 
   /** Called by npm `thrift` protocols; the sequence id already came through `begin`. */
@@ -77,6 +84,17 @@ export class OutputTransport {
   }
 }
 
+const classes: Readonly<Record<ProtocolName, ProtocolClass>> = {
+  BINARY: TBinaryProtocol as unknown as ProtocolClass,
+  COMPACT: TCompactProtocol as unknown as ProtocolClass,
+  JSON: protocolClasses.JSON,
+};
+
+/** Returns the protocol class that reads replies for a name. */
+export function readingProtocol(name: ProtocolName): ProtocolClass {
+  return classes[name];
+}
+
 /**
  * Returns the protocol class for a name: it tells the output transport each message's
  * header, and with `service` prefixes calls as `TMultiplexedProtocol` does.
@@ -85,14 +103,15 @@ export function writingProtocol(
   name: ProtocolName,
   service?: string,
 ): ProtocolClass {
-  const Base = protocolClasses[name];
+  const Base = classes[name];
   return class extends Base {
     override writeMessageBegin(
       method: string,
       type: number,
       seqid: number,
     ): void {
-      const output = (this as unknown as { trans: unknown }).trans;
+      const output = (this as unknown as { trans?: unknown; getTransport(): unknown })
+        .getTransport();
       if (output instanceof OutputTransport) output.begin(method, type, seqid);
       const call = type === MessageType.CALL || type === MessageType.ONEWAY;
       super.writeMessageBegin(

@@ -4,13 +4,7 @@
  *
  * @module
  */
-import {
-  InputBufferUnderrunError,
-  type MessageHeader,
-  MessageType,
-  protocolClasses,
-  STRUCT,
-} from "../_thrift.ts";
+import { InputBufferUnderrunError, type MessageHeader, MessageType, STRUCT } from "../_thrift.ts";
 import type { Endpoint } from "../config.ts";
 import {
   ConnectError,
@@ -19,7 +13,7 @@ import {
   TimeoutError,
   TransportError,
 } from "../errors.ts";
-import type { OutgoingMessage } from "../protocol.ts";
+import { type OutgoingMessage, readingProtocol } from "../protocol.ts";
 import type { FetchLike } from "./byte_stream.ts";
 import { concatChunks } from "./bytes.ts";
 import type { Channel, ReplySink } from "./channel.ts";
@@ -120,9 +114,9 @@ async function readBody(endpoint: Endpoint, response: Response): Promise<Uint8Ar
  */
 function checkReply(endpoint: Endpoint, message: OutgoingMessage, body: Uint8Array): void {
   const label = endpoint.label;
-  const buffer = new ReadBuffer();
+  const buffer = new ReadBuffer(endpoint.maxMessageSize);
   buffer.append(body);
-  const protocol = new protocolClasses[endpoint.protocol](buffer, true, true);
+  const protocol = new (readingProtocol(endpoint.protocol))(buffer, true, true);
   let header: MessageHeader;
   try {
     header = protocol.readMessageBegin();
@@ -221,7 +215,8 @@ export function httpChannel(
             `Call "${message.method}" to "${endpoint.label}" got no reply within ${timeout} ms`,
           ),
         ), timeout);
-      const done = post(bytes, message, controller.signal)
+      // The caller reuses its buffer once send returns; fetch reads the body later.
+      const done = post(bytes.slice(), message, controller.signal)
         .catch((error) => {
           if (!message.oneway) {
             sink.callFailed(message.seqid, wrap(error, controller.signal));

@@ -15,6 +15,13 @@ export class ReadBuffer {
   #start = 0; // first byte of the message being read
   #pos = 0; // read cursor
   #end = 0; // end of valid bytes
+  /** The largest message accepted, in bytes: protocols refuse sizes that cannot fit. */
+  readonly maxMessageSize: number;
+
+  /** @param maxMessageSize The largest message accepted, in bytes. */
+  constructor(maxMessageSize = 16 * 1024 * 1024) {
+    this.maxMessageSize = maxMessageSize;
+  }
 
   /** Bytes not yet committed. */
   get pending(): number {
@@ -64,6 +71,16 @@ export class ReadBuffer {
   /** Reads a signed byte. */
   readByte(): number {
     return this.#buf.readInt8(this.#need(1));
+  }
+
+  /** Reads an unsigned byte. */
+  readUByte(): number {
+    return this.#buf[this.#need(1)];
+  }
+
+  /** Reads a little-endian double (compact protocol). */
+  readDoubleLE(): number {
+    return this.#buf.readDoubleLE(this.#need(8));
   }
 
   /** Reads a big-endian i16. */

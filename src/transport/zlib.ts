@@ -33,7 +33,7 @@ export class ZlibCodec {
 
   /** Compresses one message and sync-flushes it so the peer can inflate it whole. */
   send(message: Uint8Array): void {
-    this.#deflate.write(message);
+    this.#deflate.write(message.slice()); // the caller reuses its buffer once send returns
     this.#flushed = new Promise((resolve) =>
       this.#deflate.flush(constants.Z_SYNC_FLUSH, () => resolve())
     );

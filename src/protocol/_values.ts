@@ -1,0 +1,240 @@
+/**
+ * Shared by the binary and compact protocols: value checks on write, size checks on read,
+ * `i64` conversions, and skipping.
+ *
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { Int64 } from "../_thrift.ts";
+import { ProtocolError } from "../errors.ts";
+
+/** Thrift wire types (`Thrift.Type`). */
+export const T = {
+  STOP: 0,
+  VOID: 1,
+  BOOL: 2,
+  BYTE: 3,
+  DOUBLE: 4,
+  I16: 6,
+  I32: 8,
+  I64: 10,
+  STRING: 11,
+  STRUCT: 12,
+  MAP: 13,
+  SET: 14,
+  LIST: 15,
+  UUID: 16,
+} as const;
+
+/** Where a write happens, for error messages. */
+export class WriteContext {
+  method = "";
+  field = "";
+  #saved: string[] = [];
+
+  /** Enters a struct: its fields name the context until it ends. */
+  push(): void {
+    this.#saved.push(this.field);
+  }
+
+  /** Leaves a struct. */
+  pop(): void {
+    this.field = this.#saved.pop() ?? "";
+  }
+
+  /** Starts a message. */
+  begin(name: string): void {
+    this.method = name.slice(name.indexOf(":") + 1);
+    this.field = "";
+    this.#saved.length = 0;
+  }
+
+  #where(): string {
+    const field = this.field ? `field "${this.field}"` : "value";
+    return this.method ? `${field} of "${this.method}"` : field;
+  }
+
+  /** A value of the wrong JavaScript type. */
+  type(kind: string, value: unknown, expected: string): TypeError {
+    return new TypeError(
+      `Cannot write ${this.#where()} as ${kind}: expected ${expected}, got ${describe(value)}`,
+    );
+  }
+
+  /** A value out of its type's range. */
+  range(kind: string, value: unknown, expected: string): RangeError {
+    return new RangeError(
+      `Cannot write ${this.#where()} as ${kind}: expected ${expected}, got ${describe(value)}`,
+    );
+  }
+
+  /** Checks an integer of `bits` bits (8, 16, 32). */
+  int(value: unknown, bits: number, kind: string): number {
+    const max = 2 ** (bits - 1);
+    if (typeof value !== "number") {
+      throw this.type(kind, value, `an integer in ${-max}..${max - 1}`);
+    }
+    if (!Number.isInteger(value) || value < -max || value >= max) {
+      throw this.range(kind, value, `an integer in ${-max}..${max - 1}`);
+    }
+    return value;
+  }
+
+  /** Checks a finite double. */
+  double(value: unknown): number {
+    if (typeof value !== "number") throw this.type("double", value, "a finite number or NaN");
+    if (value === Infinity || value === -Infinity) {
+      throw this.range("double", value, "a finite number or NaN");
+    }
+    return value;
+  }
+
+  /** Checks a string. */
+  string(value: unknown): string {
+    if (typeof value !== "string") throw this.type("string", value, "a string");
+    return value;
+  }
+
+  /** Checks a binary: any `Uint8Array` (a `Buffer` is one), or a string sent as UTF-8. */
+  binary(value: unknown): Uint8Array | string {
+    if (typeof value === "string" || value instanceof Uint8Array) return value;
+    throw this.type("binary", value, "a Uint8Array, Buffer or string");
+  }
+
+  /** Checks a bool. */
+  bool(value: unknown): boolean {
+    if (typeof value !== "boolean") throw this.type("bool", value, "a boolean");
+    return value;
+  }
+
+  /**
+   * Splits an `i64` (a node-int64 `Int64` from any copy of the package, a safe integer or a
+   * bigint) into its high and low 32 bits, written into `out[0]`, `out[1]` (signed high,
+   * unsigned low).
+   */
+  i64(value: unknown, out: Int32Array): void {
+    if (typeof value === "number") {
+      if (!Number.isSafeInteger(value)) {
+        throw this.range("i64", value, "a safe integer, a bigint or an Int64");
+      }
+      const hi = Math.floor(value / 4294967296);
+      out[0] = hi;
+      out[1] = value - hi * 4294967296;
+      return;
+    }
+    if (typeof value === "bigint") {
+      if (BigInt.asIntN(64, value) !== value) {
+        throw this.range("i64", value, "a bigint in -2^63..2^63-1");
+      }
+      out[0] = Number(value >> 32n);
+      out[1] = Number(value & 0xffffffffn);
+      return;
+    }
+    const shaped = value as { buffer?: unknown; offset?: unknown } | null | undefined;
+    const buffer = shaped?.buffer;
+    const offset = shaped?.offset ?? 0;
+    if (
+      buffer instanceof Uint8Array && typeof offset === "number" &&
+      buffer.length >= offset + 8
+    ) {
+      out[0] = (buffer[offset] << 24) | (buffer[offset + 1] << 16) |
+        (buffer[offset + 2] << 8) | buffer[offset + 3];
+      out[1] = (buffer[offset + 4] << 24) | (buffer[offset + 5] << 16) |
+        (buffer[offset + 6] << 8) | buffer[offset + 7];
+      return;
+    }
+    throw this.type("i64", value, "a safe integer, a bigint or an Int64");
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value.slice(0, 40));
+  if (typeof value === "bigint") return `${value}n`;
+  if (value === null || typeof value !== "object") return String(value);
+  return value.constructor?.name ?? "object";
+}
+
+/** Builds a node-int64 `Int64` from its high and low 32 bits. */
+export function makeInt64(hi: number, lo: number): unknown {
+  const buffer = Buffer.allocUnsafe(8);
+  buffer.writeInt32BE(hi | 0, 0);
+  buffer.writeInt32BE(lo | 0, 4);
+  return new Int64(buffer);
+}
+
+/** Refuses a negative size, or one whose smallest encoding exceeds `limit` bytes. */
+export function checkSize(size: number, min: number, limit: number, what: string): number {
+  if (size < 0) throw new ProtocolError(`Invalid reply: ${what} size ${size} is negative`);
+  if (size * min > limit) {
+    throw new ProtocolError(
+      `Invalid reply: ${what} size ${size} cannot fit in the ${limit} byte message limit`,
+    );
+  }
+  return size;
+}
+
+/** The read calls `skip()` needs. */
+export interface Skippable {
+  readStructBegin(): unknown;
+  readStructEnd(): void;
+  readFieldBegin(): { ftype: number };
+  readFieldEnd(): void;
+  readMapBegin(): { ktype: number; vtype: number; size: number };
+  readListBegin(): { etype: number; size: number };
+  readBool(): boolean;
+  readByte(): number;
+  readI16(): number;
+  readI32(): number;
+  readI64(): unknown;
+  readDouble(): number;
+  readBinary(): unknown;
+  readUuid?(): unknown;
+}
+
+/** Skips one value of wire type `type`. */
+export function skipValue(p: Skippable, type: number, depth = 0): void {
+  if (depth > 64) throw new ProtocolError("Invalid reply: nesting deeper than 64");
+  switch (type) {
+    case T.BOOL:
+      return void p.readBool();
+    case T.BYTE:
+      return void p.readByte();
+    case T.I16:
+      return void p.readI16();
+    case T.I32:
+      return void p.readI32();
+    case T.I64:
+      return void p.readI64();
+    case T.DOUBLE:
+      return void p.readDouble();
+    case T.STRING:
+      return void p.readBinary();
+    case T.UUID:
+      return void p.readUuid!();
+    case T.STRUCT:
+      p.readStructBegin();
+      for (;;) {
+        const { ftype } = p.readFieldBegin();
+        if (ftype === T.STOP) break;
+        skipValue(p, ftype, depth + 1);
+        p.readFieldEnd();
+      }
+      return p.readStructEnd();
+    case T.MAP: {
+      const { ktype, vtype, size } = p.readMapBegin();
+      for (let i = 0; i < size; i++) {
+        skipValue(p, ktype, depth + 1);
+        skipValue(p, vtype, depth + 1);
+      }
+      return;
+    }
+    case T.SET:
+    case T.LIST: {
+      const { etype, size } = p.readListBegin();
+      for (let i = 0; i < size; i++) skipValue(p, etype, depth + 1);
+      return;
+    }
+    default:
+      throw new ProtocolError(`Invalid reply: unknown field type ${type}`);
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * One growable byte buffer the protocols write a message into, reused across messages.
+ *
+ * @module
+ */
+
+const encoder = new TextEncoder();
+
+/** A growable output buffer: protocols write at `pos`, after `ensure()`. */
+export class WriteBuffer {
+  /** The bytes; replaced when it grows, so read it after `ensure()`. */
+  bytes: Uint8Array = new Uint8Array(1024);
+  /** A view on `bytes`. */
+  view: DataView = new DataView(this.bytes.buffer);
+  /** The write position. */
+  pos = 0;
+
+  /** Makes room for `n` more bytes at `pos`. */
+  ensure(n: number): void {
+    const need = this.pos + n;
+    if (need <= this.bytes.length) return;
+    const next = new Uint8Array(Math.max(need, this.bytes.length * 2));
+    next.set(this.bytes.subarray(0, this.pos));
+    this.bytes = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  /** Appends raw bytes. */
+  put(data: Uint8Array): void {
+    this.ensure(data.length);
+    this.bytes.set(data, this.pos);
+    this.pos += data.length;
+  }
+
+  /** Writes `text` as UTF-8 at `at` (room for `text.length * 3` bytes is needed); returns the byte count. */
+  utf8(text: string, at: number): number {
+    return encoder.encodeInto(text, this.bytes.subarray(at)).written;
+  }
+
+  /** Drops an oversized buffer after a large message. */
+  shrink(): void {
+    if (this.bytes.length > 1024 * 1024) {
+      this.bytes = new Uint8Array(1024);
+      this.view = new DataView(this.bytes.buffer);
+    }
+  }
+}
