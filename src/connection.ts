@@ -16,8 +16,8 @@ import { Deadlines } from "./deadlines.ts";
 import type { Pool } from "./pool.ts";
 import {
   ClosedError,
+  invalidReply,
   ProtocolError,
-  ThriftClientError,
   TimeoutError,
   TransportError,
 } from "./errors.ts";
@@ -423,14 +423,7 @@ export class Connection<C> implements Caller {
   }
 
   #protocolError(error: unknown): Error {
-    if (error instanceof ThriftClientError) return error;
-    const reason = error instanceof Error ? error.message : String(error);
-    return new ProtocolError(
-      `Invalid reply from "${this.#kit.endpoint.label}": ${reason}`,
-      {
-        cause: error,
-      },
-    );
+    return invalidReply(error, this.#kit.endpoint.label);
   }
 
   #fail(error: unknown): void {

@@ -118,3 +118,23 @@ export class ProtocolError extends ThriftClientError {
     super(message, options, "PROTOCOL");
   }
 }
+
+const UNNAMED = "Invalid reply: ";
+
+/**
+ * An error met while reading a reply, as a `ProtocolError` that names the endpoint: the
+ * protocols do not know it. Other library errors pass unchanged.
+ *
+ * @param error What reading threw.
+ * @param label The endpoint, without credentials.
+ * @returns The error to reject calls with.
+ */
+export function invalidReply(error: unknown, label: string): ThriftClientError {
+  if (error instanceof ProtocolError && error.message.startsWith(UNNAMED)) {
+    const what = error.message.slice(UNNAMED.length);
+    return new ProtocolError(`Invalid reply from "${label}": ${what}`, { cause: error });
+  }
+  if (error instanceof ThriftClientError) return error;
+  const reason = error instanceof Error ? error.message : String(error);
+  return new ProtocolError(`Invalid reply from "${label}": ${reason}`, { cause: error });
+}

@@ -75,7 +75,7 @@ describe("faults", () => {
       });
       await assert.rejects(
         thrift.client.add(1, 2),
-        /exceeds the 32768 byte limit/,
+        /Invalid reply from "tcp:\/\/127\.0\.0\.1:\d+": string size 1048576 cannot fit in the 32768 byte message limit/,
       );
     },
   );

@@ -8,6 +8,7 @@ import { InputBufferUnderrunError, type MessageHeader, MessageType, STRUCT } fro
 import type { Endpoint } from "../config.ts";
 import {
   ConnectError,
+  invalidReply,
   ProtocolError,
   ThriftClientError,
   TimeoutError,
@@ -126,8 +127,7 @@ function checkReply(endpoint: Endpoint, message: OutgoingMessage, body: Uint8Arr
     if (error instanceof InputBufferUnderrunError) {
       throw new ProtocolError(`Truncated reply from "${label}"`);
     }
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new ProtocolError(`Invalid reply from "${label}": ${reason}`, { cause: error });
+    throw invalidReply(error, label);
   }
   const name = String(header.fname).replace(/^.*:/, "");
   const type = header.mtype;
