@@ -23,7 +23,7 @@
  */
 export { ThriftClient } from "./src/client.ts";
 export { Connection } from "./src/connection.ts";
-export type { Caller, CallOptions, ServiceClientClass } from "./src/connection.ts";
+export type { Caller, CallOptions, ServiceClientClass } from "./src/connection_kit.ts";
 export type { PoolStats } from "./src/pool.ts";
 export type {
   CallInfo,

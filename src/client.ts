@@ -13,14 +13,14 @@ import {
   resolveConfig,
   type ThriftClientConfig,
 } from "./config.ts";
-import {
-  type Caller,
-  type CallOptions,
-  Connection,
-  type ConnectionHooks,
-  type ConnectionKit,
-  type ServiceClientClass,
-} from "./connection.ts";
+import { Connection } from "./connection.ts";
+import type {
+  Caller,
+  CallOptions,
+  ConnectionHooks,
+  ConnectionKit,
+  ServiceClientClass,
+} from "./connection_kit.ts";
 import { ClosedError } from "./errors.ts";
 import { Pool, type PoolStats } from "./pool.ts";
 import { readingProtocol, writingProtocol } from "./protocol.ts";

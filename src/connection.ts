@@ -4,16 +4,9 @@
  *
  * @module
  */
-import {
-  InputBufferUnderrunError,
-  MessageType,
-  type Protocol,
-  type ProtocolClass,
-  STRUCT,
-} from "./_thrift.ts";
-import type { Endpoint } from "./config.ts";
+import { InputBufferUnderrunError, MessageType, type Protocol, STRUCT } from "./_thrift.ts";
+import type { Caller, CallOptions, ConnectionHooks, ConnectionKit } from "./connection_kit.ts";
 import { Deadlines } from "./deadlines.ts";
-import type { Pool } from "./pool.ts";
 import {
   ClosedError,
   invalidReply,
@@ -22,40 +15,10 @@ import {
   TransportError,
 } from "./errors.ts";
 import { type OutgoingMessage, OutputTransport } from "./protocol.ts";
-import type { Runtime } from "./transport/byte_stream.ts";
 import type { Channel, ReplySink } from "./transport/channel.ts";
 import { httpChannel } from "./transport/http.ts";
 import { ReadBuffer } from "./transport/read_buffer.ts";
 import { openSocketChannel } from "./transport/socket_channel.ts";
-
-/** A generated Thrift client class, as `thrift --gen js:node,es6` writes it. */
-export type ServiceClientClass<C> = new (output: never, pClass: never) => C;
-
-/** Per-call options: `thrift.with({ timeout, signal }).client.method()`. */
-export interface CallOptions {
-  /** Milliseconds from this call's write to its reply; wins over the scope's `timeout`. */
-  readonly timeout?: number;
-  /** Aborting it rejects this call with `signal.reason` (the late reply is skipped). */
-  readonly signal?: AbortSignal;
-}
-
-/** Something that runs a named client method. */
-export interface Caller {
-  /** Runs `method(...args)` on a generated client and returns its promise. */
-  call(method: string, args: unknown[], options?: CallOptions): Promise<unknown>;
-}
-
-/** How a connection is made and what it tells its owner. */
-export interface ConnectionHooks {
-  /** The default `timeout` of each call (the scope's); the endpoint's when absent. */
-  readonly timeout?: number;
-  /** Lease the channel from the kit's pool instead of opening one of its own. */
-  readonly pooled?: boolean;
-  /** Called each time the connection starts opening. */
-  readonly opened?: () => void;
-  /** Called each time the connection ends up closed. */
-  readonly closed?: () => void;
-}
 
 type Callback = (error: unknown, result?: unknown) => void;
 
@@ -63,21 +26,6 @@ interface RawClient {
   _seqid: number;
   _reqs: Record<string, Callback | undefined>;
   [method: string]: unknown;
-}
-
-/** The shared, per-endpoint pieces every connection of one ThriftClient uses. */
-export interface ConnectionKit {
-  readonly endpoint: Endpoint;
-  readonly runtime: Runtime;
-  readonly ServiceClient: ServiceClientClass<unknown>;
-  /** The protocol class the generated client writes with. */
-  readonly writer: ProtocolClass;
-  /** The protocol class replies are read with. */
-  readonly reader: ProtocolClass;
-  /** Builds the typed facade whose methods go through a caller. */
-  readonly facade: (caller: Caller) => unknown;
-  /** The pool that pooled connections lease from, when the pool is on (sockets only). */
-  readonly pool?: Pool;
 }
 
 const RECV = "thrift-client:reply";

@@ -5,7 +5,7 @@
  * @module
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { Caller } from "./connection.ts";
+import type { Caller } from "./connection_kit.ts";
 
 const storage = new AsyncLocalStorage<Map<object, Caller>>();
 

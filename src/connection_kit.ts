@@ -1,0 +1,54 @@
+/**
+ * What a connection is made of and how it is called: the contracts between `ThriftClient`,
+ * its connections and the generated client.
+ *
+ * @module
+ */
+import type { ProtocolClass } from "./_thrift.ts";
+import type { Endpoint } from "./config.ts";
+import type { Pool } from "./pool.ts";
+import type { Runtime } from "./transport/byte_stream.ts";
+
+/** A generated Thrift client class, as `thrift --gen js:node,es6` writes it. */
+export type ServiceClientClass<C> = new (output: never, pClass: never) => C;
+
+/** Per-call options: `thrift.with({ timeout, signal }).client.method()`. */
+export interface CallOptions {
+  /** Milliseconds from this call's write to its reply; wins over the scope's `timeout`. */
+  readonly timeout?: number;
+  /** Aborting it rejects this call with `signal.reason` (the late reply is skipped). */
+  readonly signal?: AbortSignal;
+}
+
+/** Something that runs a named client method. */
+export interface Caller {
+  /** Runs `method(...args)` on a generated client and returns its promise. */
+  call(method: string, args: unknown[], options?: CallOptions): Promise<unknown>;
+}
+
+/** How a connection is made and what it tells its owner. */
+export interface ConnectionHooks {
+  /** The default `timeout` of each call (the scope's); the endpoint's when absent. */
+  readonly timeout?: number;
+  /** Lease the channel from the kit's pool instead of opening one of its own. */
+  readonly pooled?: boolean;
+  /** Called each time the connection starts opening. */
+  readonly opened?: () => void;
+  /** Called each time the connection ends up closed. */
+  readonly closed?: () => void;
+}
+
+/** The shared, per-endpoint pieces every connection of one ThriftClient uses. */
+export interface ConnectionKit {
+  readonly endpoint: Endpoint;
+  readonly runtime: Runtime;
+  readonly ServiceClient: ServiceClientClass<unknown>;
+  /** The protocol class the generated client writes with. */
+  readonly writer: ProtocolClass;
+  /** The protocol class replies are read with. */
+  readonly reader: ProtocolClass;
+  /** Builds the typed facade whose methods go through a caller. */
+  readonly facade: (caller: Caller) => unknown;
+  /** The pool that pooled connections lease from, when the pool is on (sockets only). */
+  readonly pool?: Pool;
+}
