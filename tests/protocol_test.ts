@@ -220,6 +220,22 @@ for (const kind of ["binary", "compact"]) {
     });
   }
 
+  test(`${kind}: map keys the generated code passes as strings are written as numbers`, () => {
+    const keys: [string, unknown, string][] = [
+      ["writeI32", "12", "12"],
+      ["writeI32", "-7", "-7"],
+      ["writeI16", "300", "300"],
+      ["writeDouble", "1.5", "1.5"],
+      ["writeI64", "9007199254740993", "9007199254740993"], // beyond 2^53: exact
+    ];
+    for (const [m, text, number] of keys) {
+      const value = m === "writeI64" ? BigInt(number) : Number(number);
+      const asText = encodeOurs(kind, message("x", MT.CALL, field("v", Ty.I32, 1, [m, text])));
+      const asNumber = encodeOurs(kind, message("x", MT.CALL, field("v", Ty.I32, 1, [m, value])));
+      assert.equal(asText.toString("hex"), asNumber.toString("hex"), `${m}(${text})`);
+    }
+  });
+
   test(`${kind}: i64 accepts number, bigint and Int64 alike`, () => {
     for (const [n, big] of [[-5, -5n], [2 ** 53 - 1, 2n ** 53n - 1n], [-(2 ** 40), -(2n ** 40n)]]) {
       const a = encodeOurs(kind, message("x", MT.CALL, field("v", Ty.I64, 1, ["writeI64", n])));
@@ -285,7 +301,7 @@ for (const kind of ["binary", "compact"]) {
       ["writeByte", 128, /as byte/, RangeError],
       ["writeI64", 2 ** 53, /as i64/, RangeError],
       ["writeI64", 2n ** 63n, /as i64/, RangeError],
-      ["writeI64", "5", /as i64/, TypeError],
+      ["writeI64", "0x5", /as i64/, TypeError],
       [
         "writeI64",
         null,
@@ -293,7 +309,7 @@ for (const kind of ["binary", "compact"]) {
         TypeError,
       ],
       ["writeDouble", Infinity, /as double/, RangeError],
-      ["writeDouble", "1", /as double/, TypeError],
+      ["writeDouble", "1.0", /as double/, TypeError],
       ["writeString", 5, /as string/, TypeError],
       [
         "writeBinary",

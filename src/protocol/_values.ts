@@ -68,9 +68,10 @@ export class WriteContext {
     );
   }
 
-  /** Checks an integer of `bits` bits (8, 16, 32). */
+  /** Checks an integer of `bits` bits (8, 16, 32); a decimal string too (see `numberKey`). */
   int(value: unknown, bits: number, kind: string): number {
     const max = 2 ** (bits - 1);
+    value = numberKey(value);
     if (typeof value !== "number") {
       throw this.type(kind, value, `an integer in ${-max}..${max - 1}`);
     }
@@ -82,6 +83,7 @@ export class WriteContext {
 
   /** Checks a finite double. */
   double(value: unknown): number {
+    value = numberKey(value);
     if (typeof value !== "number") throw this.type("double", value, "a finite number or NaN");
     if (value === Infinity || value === -Infinity) {
       throw this.range("double", value, "a finite number or NaN");
@@ -113,6 +115,7 @@ export class WriteContext {
    * unsigned low).
    */
   i64(value: unknown, out: Int32Array): void {
+    value = bigintKey(value);
     if (typeof value === "number") {
       if (!Number.isSafeInteger(value)) {
         throw this.range("i64", value, "a safe integer, a bigint or an Int64");
@@ -237,4 +240,20 @@ export function skipValue(p: Skippable, type: number, depth = 0): void {
     default:
       throw new ProtocolError(`Invalid reply: unknown field type ${type}`);
   }
+}
+
+/**
+ * The generated code writes map keys from `for...in`, so a `map<i32, V>` key arrives as the
+ * string `"1"`: a string that is exactly how its number prints stands for that number.
+ * Anything else (`"abc"`, `" 1"`, `"01"`, `"0x1"`) stays a string and is refused.
+ */
+function numberKey(value: unknown): unknown {
+  return typeof value === "string" && value !== "" && String(Number(value)) === value
+    ? Number(value)
+    : value;
+}
+
+/** `numberKey` for `i64` keys: a decimal integer string of any size, as a bigint. */
+function bigintKey(value: unknown): unknown {
+  return typeof value === "string" && /^-?(0|[1-9]\d*)$/.test(value) ? BigInt(value) : value;
 }
