@@ -58,6 +58,8 @@ export class Connection<C> implements Caller {
   readonly #unlinks = new Map<number, () => void>();
   /** A call timed out or was aborted and may still be answered: never give it back to a pool. */
   #tainted = false;
+  /** The channel is leased from the pool: ending gives it back. */
+  #leased = false;
 
   /**
    * Made by `ThriftClient` (`connect()`, `autoconnect()`, `transport`); not meant to be built
@@ -155,9 +157,8 @@ export class Connection<C> implements Caller {
       callFailed: (seqid, error) => this.#settle(seqid, error),
       closed: (error) => this.#lost(error),
     };
-    if (this.#hooks.pooled && this.#kit.pool && !endpoint.httpUrl) {
-      return this.#kit.pool.acquire(sink, cancel);
-    }
+    this.#leased = Boolean(this.#hooks.pooled && this.#kit.pool && !endpoint.httpUrl);
+    if (this.#leased) return this.#kit.pool!.acquire(sink, cancel);
     if (endpoint.httpUrl) {
       const fetch = runtime.fetchWith(endpoint.httpTls);
       return Promise.resolve(
@@ -468,8 +469,9 @@ export class Connection<C> implements Caller {
     this.#closedNow();
     // A reply still owed, or part of an unsolicited message read: not clean enough to reuse.
     const unclean = this.#tainted || this.#buffer.pending > 0;
-    if (channel && unclean && this.#hooks.pooled) channel.close();
-    else if (channel) await endWithin(channel, this.#kit.endpoint.timeout);
+    if (!channel) return;
+    if (this.#leased) return unclean ? channel.close() : void channel.end(); // gives it back
+    await endWithin(channel, this.#kit.endpoint.timeout);
   }
 
   /** Closes at once (see `close()`). */

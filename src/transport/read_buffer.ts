@@ -9,9 +9,13 @@
 import { Buffer } from "node:buffer";
 import { InputBufferUnderrunError } from "../_thrift.ts";
 
+const EMPTY = Buffer.alloc(0);
+/** Small enough for `Buffer.allocUnsafe` to carve it from its shared slab (no new ArrayBuffer). */
+const MIN_SIZE = 2048;
+
 /** Accumulates inbound bytes and serves the read calls of npm `thrift` protocols. */
 export class ReadBuffer {
-  #buf: Buffer = Buffer.allocUnsafe(64 * 1024);
+  #buf: Buffer = EMPTY; // grown on the first append: a pooled connection's is often small
   #start = 0; // first byte of the message being read
   #pos = 0; // read cursor
   #end = 0; // end of valid bytes
@@ -32,7 +36,7 @@ export class ReadBuffer {
   append(chunk: Uint8Array): void {
     if (this.#end + chunk.length > this.#buf.length) {
       const live = this.#end - this.#start;
-      const size = Math.max(this.#buf.length, (live + chunk.length) * 2);
+      const size = Math.max(this.#buf.length, (live + chunk.length) * 2, MIN_SIZE);
       const next = size > this.#buf.length ? Buffer.allocUnsafe(size) : this.#buf;
       this.#buf.copy(next, 0, this.#start, this.#end);
       this.#buf = next;
