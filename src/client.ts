@@ -13,7 +13,7 @@ import {
   resolveConfig,
   type ThriftClientConfig,
 } from "./config.ts";
-import { Connection } from "./connection.ts";
+import { type Connection, newConnection } from "./connection.ts";
 import type {
   Caller,
   CallOptions,
@@ -127,7 +127,7 @@ export class ThriftClient<C> {
     };
     this.alwaysConnect = endpoint.alwaysConnect;
     this.url = endpoint.label;
-    this.transport = new Connection<C>(this.#kit);
+    this.transport = newConnection<C>(this.#kit);
     this.client = this.#kit.facade({
       call: (method, args) => this.#route(method, args),
     }) as C;
@@ -209,7 +209,7 @@ export class ThriftClient<C> {
         onClosed?.();
       },
     };
-    const connection: Connection<C> = new Connection<C>(this.#kit, hooks);
+    const connection: Connection<C> = newConnection<C>(this.#kit, hooks);
     return connection;
   }
 

@@ -28,6 +28,13 @@ interface RawClient {
   [method: string]: unknown;
 }
 
+let build: <C>(kit: ConnectionKit, hooks?: ConnectionHooks) => Connection<C>;
+
+/** A new connection of `ThriftClient`'s (the class's constructor is private). */
+export function newConnection<C>(kit: ConnectionKit, hooks?: ConnectionHooks): Connection<C> {
+  return build(kit, hooks);
+}
+
 const RECV = "thrift-client:reply";
 const MAX_SEQID = 2 ** 31 - 1;
 type State = "idle" | "opening" | "open" | "closing" | "closed";
@@ -61,13 +68,12 @@ export class Connection<C> implements Caller {
   /** The channel is leased from the pool: ending gives it back. */
   #leased = false;
 
-  /**
-   * Made by `ThriftClient` (`connect()`, `autoconnect()`, `transport`); not meant to be built
-   * by hand.
-   *
-   * @internal
-   */
-  constructor(kit: ConnectionKit, hooks: ConnectionHooks = {}) {
+  static {
+    build = (kit, hooks) => new Connection(kit, hooks);
+  }
+
+  // Made by `ThriftClient` (`connect()`, `autoconnect()`, `transport`) through `newConnection`.
+  private constructor(kit: ConnectionKit, hooks: ConnectionHooks = {}) {
     this.#kit = kit;
     this.#hooks = hooks;
     this.#timeout = hooks.timeout ?? kit.endpoint.timeout;
