@@ -227,9 +227,9 @@ export class ThriftClient<C> {
    * { using conn = thrift.connect(); await conn.client.add(1, 2); } // closed here
    * ```
    */
-  connect(options: { signal?: AbortSignal; timeout?: number } = {}): Connection<C> {
+  connect(options?: { signal?: AbortSignal; timeout?: number }): Connection<C> {
     let unlink = () => {};
-    const connection: Connection<C> = this.#newConnection(options.timeout, () => {
+    const connection: Connection<C> = this.#newConnection(options?.timeout, () => {
       unlink();
       leaveScope(this, connection);
     });

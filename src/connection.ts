@@ -253,10 +253,9 @@ export class Connection<C> implements Caller {
   }
 
   #send(bytes: Uint8Array, message: OutgoingMessage): void {
-    if (!message.oneway) {
-      this.#deadlines.add(message.seqid, message.method, this.#callTimeout ?? this.#timeout);
-    }
-    this.#channel!.send(bytes, message, this.#callTimeout ?? this.#timeout);
+    const timeout = this.#callTimeout ?? this.#timeout;
+    if (!message.oneway) this.#deadlines.add(message.seqid, message.method, timeout);
+    this.#channel!.send(bytes, message, timeout);
   }
 
   /** Remembers a timed-out or aborted call so its late reply is skipped; keeps the last 1024. */
@@ -303,13 +302,7 @@ export class Connection<C> implements Caller {
         );
       }
     } catch (error) {
-      const truncated = error instanceof InputBufferUnderrunError;
-      this.#settle(
-        seqid,
-        truncated
-          ? new ProtocolError(`Truncated reply from "${this.#kit.endpoint.label}"`)
-          : this.#protocolError(error),
-      );
+      this.#settle(seqid, this.#protocolError(error));
     }
   }
 

@@ -27,12 +27,6 @@ export interface PoolStats {
   readonly timeouts: number;
 }
 
-/** A channel leased from the pool: `end()` gives it back, `close()` discards it. */
-export interface LeasedChannel extends Channel {
-  /** Closes it without counting it as discarded (retired or expired). */
-  retire(): void;
-}
-
 /** Opens a new channel that delivers to `sink`. */
 export type ChannelOpener = (sink: ReplySink, signal: AbortSignal) => Promise<Channel>;
 
@@ -45,7 +39,7 @@ interface Entry {
 
 interface Waiter {
   readonly sink: ReplySink;
-  readonly resolve: (channel: LeasedChannel) => void;
+  readonly resolve: (channel: Channel) => void;
   readonly reject: (error: unknown) => void;
   readonly timer: ReturnType<typeof setTimeout>;
   readonly signal: AbortSignal;
@@ -89,13 +83,14 @@ export class Pool {
     };
   }
 
-  /** Leases a channel delivering to `sink`: an idle one, a new one, or the next one given back. */
-  acquire(sink: ReplySink, signal: AbortSignal): Promise<LeasedChannel> {
+  /**
+   * Leases a channel delivering to `sink`: an idle one, a new one, or the next one given back.
+   * Its `end()` gives it back, its `close()` discards it.
+   */
+  acquire(sink: ReplySink, signal: AbortSignal): Promise<Channel> {
     if (signal.aborted) return Promise.reject(signal.reason);
     if (this.#draining > 0) {
-      return Promise.reject(
-        new ClosedError(`Cannot lease a connection to "${this.#label}": the client is closing`),
-      );
+      return Promise.reject(this.#closingError());
     }
     for (let entry = this.#idle.pop(); entry; entry = this.#idle.pop()) {
       clearTimeout(entry.idleTimer);
@@ -103,7 +98,7 @@ export class Pool {
       else return Promise.resolve(this.#lease(entry, sink));
     }
     if (this.#count < this.#settings.max) return this.#create(sink, signal);
-    return new Promise<LeasedChannel>((resolve, reject) => {
+    return new Promise<Channel>((resolve, reject) => {
       const { acquireTimeout, max } = this.#settings;
       const onAbort = () => {
         this.#forget(waiter);
@@ -135,9 +130,7 @@ export class Pool {
     this.#draining++;
     for (const waiter of this.#waiters.splice(0)) {
       this.#unwait(waiter);
-      waiter.reject(
-        new ClosedError(`Cannot lease a connection to "${this.#label}": the client is closing`),
-      );
+      waiter.reject(this.#closingError());
     }
     try {
       await work;
@@ -147,11 +140,15 @@ export class Pool {
     }
   }
 
+  #closingError(): ClosedError {
+    return new ClosedError(`Cannot lease a connection to "${this.#label}": the client is closing`);
+  }
+
   #tooOld(entry: Entry): boolean {
     return performance.now() - entry.born >= this.#settings.maxLifetime;
   }
 
-  async #create(sink: ReplySink, signal: AbortSignal): Promise<LeasedChannel> {
+  async #create(sink: ReplySink, signal: AbortSignal): Promise<Channel> {
     this.#count++;
     const entry: Entry = { channel: undefined!, born: performance.now(), sink };
     try {
@@ -182,7 +179,7 @@ export class Pool {
     };
   }
 
-  #lease(entry: Entry, sink: ReplySink): LeasedChannel {
+  #lease(entry: Entry, sink: ReplySink): Channel {
     entry.sink = sink;
     entry.channel.ref?.();
     let done = false;
@@ -202,9 +199,6 @@ export class Pool {
       },
       close: () => {
         if (finish()) this.#close(entry, true);
-      },
-      retire: () => {
-        if (finish()) this.#close(entry, false);
       },
     };
   }
