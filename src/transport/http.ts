@@ -63,12 +63,8 @@ async function snippetOf(response: Response): Promise<string> {
     reader.cancel().catch(() => {}); // an endless (or inflating) body is never read further
   }
   const bytes = concatChunks(chunks).subarray(0, SNIPPET_BYTES);
-  return new TextDecoder().decode(bytes)
-    // deno-lint-ignore no-control-regex -- ANSI escape sequences (CSI) go whole
-    .replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, "")
-    .replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\s\uFFFD]+/gu, " ")
-    .trim()
-    .slice(0, 200);
+  // deno-lint-ignore no-control-regex -- ANSI escape sequences (CSI) go whole
+  return clean(new TextDecoder().decode(bytes).replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, ""));
 }
 
 async function statusError(
@@ -87,9 +83,9 @@ async function statusError(
   );
 }
 
-/** A header value as printable text of at most 200 characters. */
+/** Text from the server as one line of printable text, at most 200 characters. */
 function clean(text: string): string {
-  return text.replace(/[\p{Cc}\p{Cf}\s]+/gu, " ").trim().slice(0, 200);
+  return text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\s\uFFFD]+/gu, " ").trim().slice(0, 200);
 }
 
 /** Reads a response body, refusing one above `maxMessageSize` without buffering it. */
