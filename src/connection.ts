@@ -15,6 +15,7 @@ import {
   TransportError,
 } from "./errors.ts";
 import { type OutgoingMessage, OutputTransport } from "./protocol.ts";
+import { type MessageScanner, NEED_MORE, newScanner, TOO_LARGE } from "./protocol/scanner.ts";
 import type { Channel, ReplySink } from "./transport/channel.ts";
 import { httpChannel } from "./transport/http.ts";
 import { ReadBuffer } from "./transport/read_buffer.ts";
@@ -53,6 +54,7 @@ export class Connection<C> implements Caller {
   #channel: Channel | undefined;
   #buffer = new ReadBuffer();
   #protocol!: Protocol;
+  #scanner: MessageScanner | undefined;
   readonly #deadlines: Deadlines;
   #abandoned = new Set<number>();
   #closeReason: Error | undefined;
@@ -126,6 +128,7 @@ export class Connection<C> implements Caller {
     this.#hooks.opened?.();
     this.#buffer = new ReadBuffer(this.#kit.endpoint.maxMessageSize);
     this.#protocol = new this.#kit.reader(this.#buffer, true, true);
+    this.#scanner = this.#kit.endpoint.framed ? undefined : newScanner(this.#kit.endpoint.protocol);
     this.#raw = this.#newClient();
     // Calls made meanwhile wait on this gate; a close rejects it at once.
     const gate = Object.assign(Promise.withResolvers<void>(), { dial: new AbortController() });
@@ -284,7 +287,8 @@ export class Connection<C> implements Caller {
 
   #receive(chunk: Uint8Array, whole: boolean): void {
     try {
-      this.#buffer.append(chunk);
+      if (whole) this.#buffer.adopt(chunk);
+      else this.#buffer.append(chunk);
       this.#readReplies(this.#buffer, this.#protocol, whole);
     } catch (error) {
       this.#fail(error);
@@ -293,7 +297,7 @@ export class Connection<C> implements Caller {
 
   #httpReply(seqid: number, body: Uint8Array): void {
     const buffer = new ReadBuffer(this.#kit.endpoint.maxMessageSize);
-    buffer.append(body);
+    buffer.adopt(body);
     try {
       this.#readReply(new this.#kit.reader(buffer, true, true)); // checked by the channel
       if (this.#raw._reqs[seqid]) {
@@ -306,28 +310,32 @@ export class Connection<C> implements Caller {
     }
   }
 
-  /** Reads every complete reply in the buffer; `whole` means a partial message is an error. */
+  /**
+   * Reads every complete reply in the buffer, each parsed once: a whole frame as it is; on
+   * an unframed stream, once the scanner has found where the message ends.
+   */
   #readReplies(buffer: ReadBuffer, protocol: Protocol, whole: boolean): void {
+    const { label, maxMessageSize } = this.#kit.endpoint;
     while (buffer.pending > 0) {
+      const scanner = whole ? undefined : this.#scanner!;
+      const size = scanner ? buffer.scan(scanner) : buffer.pending;
+      if (size === NEED_MORE) return buffer.reserve(scanner!.wanted);
+      if (size === TOO_LARGE) {
+        throw new ProtocolError(`Reply from "${label}" exceeds the ${maxMessageSize} byte limit`);
+      }
+      scanner?.reset();
       try {
         this.#readReply(protocol);
-        buffer.commit();
       } catch (error) {
         if (!(error instanceof InputBufferUnderrunError)) throw error;
-        buffer.rollback();
-        const limit = this.#kit.endpoint.maxMessageSize;
-        if (whole) {
-          throw new ProtocolError(
-            `Truncated reply from "${this.#kit.endpoint.label}"`,
-          );
-        }
-        if (buffer.pending > limit) {
-          throw new ProtocolError(
-            `Reply from "${this.#kit.endpoint.label}" exceeds the ${limit} byte limit`,
-          );
-        }
-        return;
+        throw new ProtocolError(`Truncated reply from "${label}"`);
       }
+      if (scanner && buffer.consumed !== size) {
+        throw new ProtocolError(
+          `Invalid reply from "${label}": the message ends at byte ${size}, its reader stopped at byte ${buffer.consumed}`,
+        );
+      }
+      buffer.commit();
     }
   }
 

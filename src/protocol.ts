@@ -71,7 +71,7 @@ export class OutputTransport extends WriteBuffer {
     try {
       this.#sink(this.bytes.subarray(0, size), this.#message);
     } finally {
-      this.shrink();
+      this.shrink(size);
     }
   }
 

@@ -37,11 +37,18 @@ export class WriteBuffer {
     return encoder.encodeInto(text, this.bytes.subarray(at)).written;
   }
 
-  /** Drops an oversized buffer after a large message. */
-  shrink(): void {
-    if (this.bytes.length > 1024 * 1024) {
-      this.bytes = new Uint8Array(1024);
-      this.view = new DataView(this.bytes.buffer);
-    }
+  #unused = 0;
+
+  /**
+   * After a message of `used` bytes: drops a buffer above 1 MiB once eight messages in a row
+   * used less than an eighth of it (steady large messages keep theirs: no allocation each).
+   */
+  shrink(used: number): void {
+    if (this.bytes.length <= 1024 * 1024) return;
+    if (used >= this.bytes.length / 8) return void (this.#unused = 0);
+    if (++this.#unused < 8) return;
+    this.#unused = 0;
+    this.bytes = new Uint8Array(1024);
+    this.view = new DataView(this.bytes.buffer);
   }
 }

@@ -76,7 +76,7 @@ export function dialNodeTls(
   socket.on("data", (chunk: Uint8Array) => {
     if (closed) return;
     try {
-      handlers.onData(new Uint8Array(chunk)); // a copy, not a pooled Buffer
+      handlers.onData(chunk);
     } catch (error) { // as in the other adapters, a throwing receiver ends the stream
       finish(streamError(target, "read from", error));
     }

@@ -4,11 +4,12 @@
  * @module
  */
 import type { ByteStream, DialTarget, StreamHandlers } from "../transport/byte_stream.ts";
-import { concatChunks } from "../transport/bytes.ts";
 import { streamError } from "./_errors.ts";
 
-/** Bytes asked for per read; each chunk handed on is a copy of what was read. */
+/** Bytes asked for per read, into one buffer reused for every read. */
 const READ_SIZE = 64 * 1024;
+/** A write buffer above this size is dropped after a batch that used little of it. */
+const LARGE = 1024 * 1024;
 
 /** Closes a conn that may be closed already. */
 export function safeClose(conn: Deno.Conn): void {
@@ -25,14 +26,18 @@ export function denoStream(
 ): ByteStream {
   let closed = false;
   let ending = false;
-  let queue: Uint8Array[] = [];
+  // Bytes to write gather in `next` while `sending` is being written; the two swap, so a
+  // steady stream of messages is copied once into reused memory, never allocated per write.
+  let next = new Uint8Array(4096);
+  let sending = new Uint8Array(4096);
+  let queued = 0;
   let writing = false;
   let written: Promise<void> = Promise.resolve();
   const { promise: gone, resolve: markGone } = Promise.withResolvers<void>();
   const finish = (error?: Error): void => {
     if (closed) return;
     closed = true;
-    queue = [];
+    queued = 0;
     safeClose(conn);
     handlers.onClose(error);
     markGone();
@@ -46,22 +51,24 @@ export function denoStream(
         n = await conn.read(buffer)
       ) {
         if (closed) return;
-        if (n > 0) handlers.onData(buffer.slice(0, n));
+        if (n > 0) handlers.onData(buffer.subarray(0, n));
       }
       finish(); // A clean EOF is not an error here; the core knows whether a call was pending.
     } catch (error) {
       if (!closed) finish(streamError(target, "read from", error));
     }
   };
-  // One writer at a time; conn.write may write part of a chunk, and queued chunks coalesce.
+  // One writer at a time; conn.write may write part of a chunk, and queued bytes coalesce.
   const pump = async (): Promise<void> => {
     try {
-      while (queue.length > 0 && !closed) {
-        const chunk = concatChunks(queue);
-        queue = [];
-        for (let off = 0; off < chunk.length && !closed;) {
-          off += await conn.write(chunk.subarray(off));
+      while (queued > 0 && !closed) {
+        [sending, next] = [next, sending];
+        const size = queued;
+        queued = 0;
+        for (let off = 0; off < size && !closed;) {
+          off += await conn.write(sending.subarray(off, size));
         }
+        if (sending.length > LARGE && size < sending.length / 8) sending = new Uint8Array(4096);
       }
     } catch (error) {
       if (!closed) finish(streamError(target, "write to", error));
@@ -81,7 +88,13 @@ export function denoStream(
   return {
     write(bytes: Uint8Array): void {
       if (closed || ending || bytes.length === 0) return;
-      queue.push(bytes.slice()); // The caller may reuse its buffer once write returns.
+      if (queued + bytes.length > next.length) { // the caller may reuse its buffer: copy
+        const grown = new Uint8Array(Math.max(queued + bytes.length, next.length * 2));
+        grown.set(next.subarray(0, queued));
+        next = grown;
+      }
+      next.set(bytes, queued);
+      queued += bytes.length;
       if (!writing) {
         writing = true;
         written = pump();

@@ -36,7 +36,7 @@ export type DialTarget =
 
 /** Receives what a stream reads. */
 export interface StreamHandlers {
-  /** Each chunk read, in order. The receiver owns the chunk. */
+  /** Each chunk read, in order; valid only until `onData` returns (copy what you keep). */
   onData(chunk: Uint8Array): void;
   /**
    * Called exactly once when the stream ends: no argument after `close()` or a clean EOF,

@@ -8,7 +8,10 @@ import type { OutgoingMessage } from "../protocol.ts";
 
 /** Where a channel delivers what it receives. */
 export interface ReplySink {
-  /** Socket bytes in order; `whole` when the chunk is exactly one frame. */
+  /**
+   * Socket bytes in order. A `whole` chunk is exactly one frame, and the sink's to keep;
+   * any other is valid only until `bytes` returns.
+   */
   bytes(chunk: Uint8Array, whole: boolean): void;
   /** An HTTP response body answering the call with this sequence id. */
   reply(seqid: number, body: Uint8Array): void;

@@ -1,17 +1,22 @@
 /**
  * The inbound buffer npm `thrift` protocols read replies from.
  *
- * Bytes are appended as they arrive; a reader marks where a message starts, and either
- * commits it once parsed or rolls back when the protocol ran out of bytes mid-message.
+ * Bytes are appended as they arrive; a reader parses a whole message (its end found by a
+ * scanner, or given by a frame) and commits it.
  *
  * @module
  */
 import { Buffer } from "node:buffer";
 import { InputBufferUnderrunError } from "../_thrift.ts";
+import type { MessageScanner } from "../protocol/scanner.ts";
 
 const EMPTY = Buffer.alloc(0);
 /** Small enough for `Buffer.allocUnsafe` to carve it from its shared slab (no new ArrayBuffer). */
 const MIN_SIZE = 2048;
+/** A value read of at least this many bytes keeps the buffer's own bytes instead of a copy. */
+const LEND_SIZE = 64 * 1024;
+/** Room kept past a reserved message, for the fields after a large value. */
+const SLACK = 4096;
 
 /** Accumulates inbound bytes and serves the read calls of npm `thrift` protocols. */
 export class ReadBuffer {
@@ -19,6 +24,7 @@ export class ReadBuffer {
   #start = 0; // first byte of the message being read
   #pos = 0; // read cursor
   #end = 0; // end of valid bytes
+  #lent = false; // a value keeps part of #buf: never write over it again
   /** The largest message accepted, in bytes: protocols refuse sizes that cannot fit. */
   readonly maxMessageSize: number;
 
@@ -32,31 +38,65 @@ export class ReadBuffer {
     return this.#end - this.#start;
   }
 
+  /** Bytes of the current message read so far. */
+  get consumed(): number {
+    return this.#pos - this.#start;
+  }
+
   /** Appends a chunk, compacting or growing the buffer as needed. */
   append(chunk: Uint8Array): void {
     if (this.#end + chunk.length > this.#buf.length) {
       const live = this.#end - this.#start;
-      const size = Math.max(this.#buf.length, (live + chunk.length) * 2, MIN_SIZE);
-      const next = size > this.#buf.length ? Buffer.allocUnsafe(size) : this.#buf;
-      this.#buf.copy(next, 0, this.#start, this.#end);
-      this.#buf = next;
-      this.#pos -= this.#start;
-      this.#start = 0;
-      this.#end = live;
+      this.#move(Math.max(this.#buf.length, (live + chunk.length) * 2, MIN_SIZE));
     }
     this.#buf.set(chunk, this.#end);
     this.#end += chunk.length;
   }
 
+  /**
+   * Takes a whole message (a frame) as the buffer's own bytes when nothing else is pending:
+   * no copy. The caller gives up the chunk.
+   */
+  adopt(chunk: Uint8Array): void {
+    if (this.#end > this.#start) return this.append(chunk);
+    this.#buf = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
+    this.#start = this.#pos = 0;
+    this.#end = chunk.length;
+    this.#lent = true; // the chunk is exactly full: the next append moves to a new buffer
+  }
+
+  /** Makes room for a message of at least `size` bytes in one allocation. */
+  reserve(size: number): void {
+    if (this.#start + size > this.#buf.length) this.#move(size + SLACK);
+  }
+
+  /** Moves the pending bytes to the start of a buffer of `size` bytes (a new one if needed). */
+  #move(size: number): void {
+    const live = this.#end - this.#start;
+    const fresh = size > this.#buf.length || this.#lent;
+    const next = fresh ? Buffer.allocUnsafe(Math.max(size, live)) : this.#buf;
+    this.#buf.copy(next, 0, this.#start, this.#end);
+    this.#buf = next;
+    this.#lent = false;
+    this.#pos -= this.#start;
+    this.#start = 0;
+    this.#end = live;
+  }
+
+  /** Runs a scanner over the pending bytes (see `MessageScanner.scan`). */
+  scan(scanner: MessageScanner): number {
+    return scanner.scan(this.#buf, this.#start, this.#end, this.maxMessageSize);
+  }
+
   /** Marks the read cursor as the start of the next message. */
   commit(): void {
     this.#start = this.#pos;
-    if (this.#start === this.#end) this.#start = this.#pos = this.#end = 0;
-  }
-
-  /** Moves the read cursor back to the start of the current message. */
-  rollback(): void {
-    this.#pos = this.#start;
+    if (this.#start !== this.#end) return;
+    if (this.#lent) {
+      this.#buf = EMPTY;
+      this.#lent = false;
+    }
+    this.#start = this.#pos = this.#end = 0;
   }
 
   #need(length: number): number {
@@ -66,10 +106,15 @@ export class ReadBuffer {
     return at;
   }
 
-  /** Reads `length` bytes as a copy the caller owns. */
+  /**
+   * Reads `length` bytes the caller owns: a copy, or for a large value the buffer's own
+   * bytes, which the buffer then never writes over.
+   */
   read(length: number): Buffer {
     const at = this.#need(length);
-    return Buffer.from(this.#buf.subarray(at, at + length));
+    if (length < LEND_SIZE) return Buffer.from(this.#buf.subarray(at, at + length));
+    this.#lent = true;
+    return this.#buf.subarray(at, at + length);
   }
 
   /** Reads a signed byte. */

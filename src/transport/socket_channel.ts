@@ -54,7 +54,7 @@ export async function openSocketChannel(
       ))
     : undefined;
   const handlers = {
-    onData: (chunk: Uint8Array) => zlib ? zlib.receive(chunk) : deliver(chunk),
+    onData: (chunk: Uint8Array) => zlib ? zlib.receive(chunk.slice()) : deliver(chunk),
     onClose: (error?: Error) => {
       zlib?.close();
       sink.closed(failure ?? error);

@@ -32,7 +32,7 @@ export function recorder(): StreamHandlers & {
     closes,
     closed: closed.promise,
     onData(chunk) {
-      chunks.push(chunk);
+      chunks.push(chunk.slice());
       total += chunk.length;
       if (waiter && total >= waiter.n) waiter.resolve();
     },
