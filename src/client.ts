@@ -122,7 +122,7 @@ export class ThriftClient<C> {
       runtime: runtimeAdapter,
       ServiceClient,
       writer: writingProtocol(endpoint.protocol, endpoint.service),
-      reader: readingProtocol(endpoint.protocol),
+      reader: readingProtocol(endpoint.protocol, endpoint.int64),
       facade: facadeFor(ServiceClient),
     };
     this.alwaysConnect = endpoint.alwaysConnect;

@@ -78,6 +78,11 @@ export interface ThriftClientOptions {
   maxMessageSize?: number;
   /** Reuse connections: `true` for the defaults, or the pool's settings. @default {false} */
   pool?: boolean | PoolOptions;
+  /**
+   * How replies carry i64 values: node-int64 `Int64` objects, as the generated code expects,
+   * or `bigint` (then type them with the generator's `--int64 bigint`). @default {"Int64"}
+   */
+  int64?: "Int64" | "bigint";
 }
 
 /** Any `THRIFTCLIENT_*` key, as the environment spells them; unknown ones are a `ConfigError`. */
@@ -124,6 +129,8 @@ export interface Endpoint {
   readonly timeout: number;
   readonly connectTimeout: number;
   readonly maxMessageSize: number;
+  /** What replies' i64 values become. */
+  readonly int64: "Int64" | "bigint";
   /** The pool settings; absent when the pool is off. */
   readonly pool?: PoolSettings;
 }
@@ -155,6 +162,14 @@ function parseProtocol(value: unknown, name: string): ProtocolName {
   throw new ConfigError(
     `Unknown ${name} ${quoted(value)}: expected BINARY, COMPACT or JSON`,
   );
+}
+
+function parseInt64(value: unknown, name: string): "Int64" | "bigint" {
+  if (value === undefined) return "Int64";
+  const word = typeof value === "string" ? value.trim().toLowerCase() : "";
+  if (word === "int64") return "Int64";
+  if (word === "bigint") return "bigint";
+  throw new ConfigError(`Unknown ${name} ${quoted(value)}: expected Int64 or bigint`);
 }
 
 interface Tls {
@@ -362,6 +377,7 @@ export function resolveConfig(
     "maxMessageSize",
   );
   const service = at(options.service, "SERVICE", "service");
+  const int64 = at(options.int64, "INT64", "int64");
   const endpoint: Endpoint = {
     ...location,
     protocol: parseProtocol(protocol.value, protocol.name),
@@ -376,6 +392,7 @@ export function resolveConfig(
       10_000,
     ),
     maxMessageSize: parsePositive(maxSize.value, maxSize.name, 16 * 1024 * 1024),
+    int64: parseInt64(int64.value, int64.name),
     ...(options.headers ? { headers: options.headers } : {}),
   };
   const pool = readPool(options.pool, at);

@@ -29,6 +29,7 @@ const KNOWN = [
   "CONNECT_TIMEOUT",
   "SERVICE",
   "MAX_MESSAGE_SIZE",
+  "INT64",
   "POOL",
   "POOL_MAX",
   "POOL_IDLE_TIMEOUT",
@@ -108,6 +109,7 @@ const OPTIONS = [
   "headers",
   "maxMessageSize",
   "pool",
+  "int64",
 ];
 
 /**

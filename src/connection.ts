@@ -36,7 +36,6 @@ export function newConnection<C>(kit: ConnectionKit, hooks?: ConnectionHooks): C
   return build(kit, hooks);
 }
 
-const RECV = "thrift-client:reply";
 const MAX_SEQID = 2 ** 31 - 1;
 type State = "idle" | "opening" | "open" | "closing" | "closed";
 
@@ -69,6 +68,14 @@ export class Connection<C> implements Caller {
   #tainted = false;
   /** The channel is leased from the pool: ending gives it back. */
   #leased = false;
+  /** What the generated reader called back with, for `#readReply`. */
+  readonly #outcome: [unknown, unknown] = [undefined, undefined];
+  #captured = false;
+  readonly #capture: Callback = (error, result) => {
+    this.#outcome[0] = error;
+    this.#outcome[1] = result;
+    this.#captured = true;
+  };
 
   static {
     build = (kit, hooks) => new Connection(kit, hooks);
@@ -127,7 +134,7 @@ export class Connection<C> implements Caller {
     this.#tainted = false;
     this.#hooks.opened?.();
     this.#buffer = new ReadBuffer(this.#kit.endpoint.maxMessageSize);
-    this.#protocol = new this.#kit.reader(this.#buffer, true, true);
+    this.#protocol = new this.#kit.reader(this.#buffer);
     this.#scanner = this.#kit.endpoint.framed ? undefined : newScanner(this.#kit.endpoint.protocol);
     this.#raw = this.#newClient();
     // Calls made meanwhile wait on this gate; a close rejects it at once.
@@ -299,7 +306,7 @@ export class Connection<C> implements Caller {
     const buffer = new ReadBuffer(this.#kit.endpoint.maxMessageSize);
     buffer.adopt(body);
     try {
-      this.#readReply(new this.#kit.reader(buffer, true, true)); // checked by the channel
+      this.#readReply(new this.#kit.reader(buffer)); // checked by the channel
       if (this.#raw._reqs[seqid]) {
         throw new ProtocolError(
           `No reply to call ${seqid} in the HTTP response from "${this.#kit.endpoint.label}"`,
@@ -343,39 +350,49 @@ export class Connection<C> implements Caller {
   #readReply(protocol: Protocol): void {
     const header = protocol.readMessageBegin();
     const seqid = header.rseqid;
-    const method = String(header.fname).replace(/^.*:/, "");
+    const name = String(header.fname);
     const { label } = this.#kit.endpoint;
     if (header.mtype !== MessageType.REPLY && header.mtype !== MessageType.EXCEPTION) {
       throw new ProtocolError(
-        `Invalid reply from "${label}": message "${method}" has type ${header.mtype}, expected a reply or an exception`,
+        `Invalid reply from "${label}": message "${name}" has type ${header.mtype}, expected a reply or an exception`,
       );
     }
-    if (!this.#raw._reqs[seqid]) {
+    const raw = this.#raw;
+    const callback = raw._reqs[seqid];
+    if (!callback) {
       if (!this.#abandoned.delete(seqid)) {
         throw new ProtocolError(
-          `Unexpected reply "${method}" with sequence id ${seqid} from "${this.#kit.endpoint.label}"`,
+          `Unexpected reply "${name}" with sequence id ${seqid} from "${label}"`,
         );
       }
       protocol.skip(STRUCT); // a late reply to a call that timed out
       protocol.readMessageEnd();
       return;
     }
-    const expected = this.#deadlines.methodOf(seqid);
-    if (expected !== undefined && expected !== method) {
+    const method = this.#deadlines.methodOf(seqid) ?? name;
+    // a multiplexing server may answer with the service's prefix
+    if (name !== method && !name.endsWith(":" + method)) {
       throw new ProtocolError(
-        `Invalid reply from "${label}": a reply named "${method}" answers call ${seqid} of "${expected}"`,
+        `Invalid reply from "${label}": a reply named "${name}" answers call ${seqid} of "${method}"`,
       );
     }
-    const recv = this.#raw["recv_" + method];
+    const recv = raw["recv_" + method];
     if (typeof recv !== "function") {
-      throw new ProtocolError(
-        `Reply to unknown method "${method}" from "${this.#kit.endpoint.label}"`,
-      );
+      throw new ProtocolError(`Reply to unknown method "${method}" from "${label}"`);
     }
-    let outcome: [unknown, unknown] | undefined;
-    this.#raw._reqs[RECV] = (error, result) => outcome = [error, result];
-    recv.call(this.#raw, protocol, header.mtype, RECV);
-    if (outcome) this.#settle(seqid, outcome[0], outcome[1]);
+    // The generated reader takes the callback it finds under the sequence id: it gets the
+    // capture, and the outcome then settles through the one path.
+    raw._reqs[seqid] = this.#capture;
+    this.#captured = false;
+    try {
+      recv.call(raw, protocol, header.mtype, seqid);
+    } finally {
+      raw._reqs[seqid] = callback;
+    }
+    if (!this.#captured) return;
+    const [error, result] = this.#outcome;
+    this.#outcome[0] = this.#outcome[1] = undefined;
+    this.#settle(seqid, error, result);
   }
 
   #protocolError(error: unknown): Error {

@@ -10,6 +10,7 @@ import type { ProtocolName } from "./config.ts";
 import { TBinaryProtocol } from "./protocol/binary.ts";
 import { TCompactProtocol } from "./protocol/compact.ts";
 import { WriteBuffer } from "./protocol/write_buffer.ts";
+import { type Int64Maker, makeBigint } from "./protocol/_values.ts";
 
 /** What the connection learns about each outgoing message. */
 export interface OutgoingMessage {
@@ -90,9 +91,15 @@ const classes: Readonly<Record<ProtocolName, ProtocolClass>> = {
   JSON: protocolClasses.JSON,
 };
 
-/** Returns the protocol class that reads replies for a name. */
-export function readingProtocol(name: ProtocolName): ProtocolClass {
-  return classes[name];
+/** Returns the protocol class that reads replies for a name, with i64 values as asked. */
+export function readingProtocol(name: ProtocolName, int64: "Int64" | "bigint"): ProtocolClass {
+  if (int64 === "Int64") return classes[name];
+  const Base = classes[name] as unknown as new (t: unknown, int64: Int64Maker) => object;
+  return class extends Base {
+    constructor(transport: unknown) {
+      super(transport, makeBigint);
+    }
+  } as unknown as ProtocolClass;
 }
 
 /**

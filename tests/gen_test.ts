@@ -103,6 +103,40 @@ describe("gen: IDL to typed modules", { skip: !pythonThriftAvailable() }, () => 
     });
   }
 
+  it("types i64 replies as bigint with --int64 bigint, matching the client option", T, async () => {
+    const out = `${OUT}-bigint-${process.pid}`;
+    const usage = here(`./typed/_bigint_${process.pid}.ts`);
+    try {
+      const run = runGenerator([TYPED_IDL, "--out", out, "--int64", "bigint"]);
+      assert.equal(run.status, 0, run.stderr);
+      const dir = out.slice(out.lastIndexOf("/") + 1);
+      writeFileSync(
+        usage,
+        `import { Calculator } from "./${dir}/tutorial.ts";\n` +
+          'import { ThriftClient } from "../../mod.ts";\n' +
+          "export async function addBig(url: string): Promise<bigint> {\n" +
+          '  const thrift = new ThriftClient(Calculator.Client, { transport: url, int64: "bigint" });\n' +
+          "  const sum: bigint = await thrift.client.addBig(2n ** 62n, 5);\n" +
+          "  // @ts-expect-error: a bigint reply is not a number\n" +
+          "  const wrong: number = await thrift.client.addBig(1n, 1n);\n" +
+          "  void wrong;\n" +
+          "  await thrift.close();\n" +
+          "  return sum;\n" +
+          "}\n",
+      );
+      const result = checkFile(usage);
+      assert.equal(result.status, 0, result.stderr);
+      await using peer = await startTypedPeer("binary");
+      const module: { addBig(url: string): Promise<bigint> } = await import(
+        new URL(`./typed/_bigint_${process.pid}.ts`, import.meta.url).href
+      );
+      assert.equal(await module.addBig(peer.url), 2n ** 62n + 5n);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+      rmSync(usage, { force: true });
+    }
+  });
+
   it("writes the same modules when run by Bun", T, () => {
     generateOnce();
     const out = `${OUT}-bun-${process.pid}`;

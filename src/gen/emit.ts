@@ -112,7 +112,7 @@ export function emitModule(idl: IdlDocument, paths: EmitPaths): string {
   const needsTypes = idl.enums.length + idl.structs.length + idl.constants.length > 0;
   const lines = [
     ...HEADER,
-    `import type { Buffer, Int64, Service } from "${paths.runtime}";`,
+    `import type { Buffer, I64, I64In, Int64, Service } from "${paths.runtime}";`,
     ...idl.includes.map((inc) => `import type * as ${inc} from "./${inc}.ts";`),
     ...(needsTypes ? [`import ${TYPES} from "${paths.jsDir}/${file}_types.js";`] : []),
     ...idl.services.map((s) => `import _js_${s.name} from "${paths.jsDir}/${s.name}.js";`),

@@ -46,6 +46,11 @@ export interface GenerateOptions {
   thrift?: string;
   /** Extra include folders, passed as `-I`. */
   includeDirs?: string[];
+  /**
+   * How replies' i64 values are typed: as the client's `int64` option makes them.
+   * @default {"Int64"}
+   */
+  int64?: "Int64" | "bigint";
 }
 
 /** What was written. */
@@ -93,7 +98,7 @@ export function generate(options: GenerateOptions): GenerateResult {
       options.idl,
     ]);
     for (const [name, text] of Object.entries(JS_FILES)) writeFileSync(join(jsOut, name), text);
-    writeFileSync(join(out, "_runtime.ts"), runtimeModule(`./${JS_DIR}`));
+    writeFileSync(join(out, "_runtime.ts"), runtimeModule(`./${JS_DIR}`, options.int64));
     const modules = readdirSync(jsonOut).filter((f) => f.endsWith(".json")).sort().map((f) => {
       const idl = JSON.parse(readFileSync(join(jsonOut, f), "utf8")) as IdlDocument;
       const path = join(out, `${idl.name}.ts`);
@@ -106,7 +111,8 @@ export function generate(options: GenerateOptions): GenerateResult {
   }
 }
 
-const USAGE = "usage: gen <file.thrift> --out <dir> [--thrift <compiler>] [-I <dir>]...";
+const USAGE =
+  "usage: gen <file.thrift> --out <dir> [--thrift <compiler>] [-I <dir>]... [--int64 Int64|bigint]";
 
 /** Parses the command line; returns undefined (after printing usage) when it is wrong. */
 function parseArgs(args: string[]): GenerateOptions | undefined {
@@ -114,16 +120,19 @@ function parseArgs(args: string[]): GenerateOptions | undefined {
   let out: string | undefined;
   let thrift: string | undefined;
   const includeDirs: string[] = [];
+  let int64: "Int64" | "bigint" | undefined;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === "--out" || arg === "-o") out = args[++i];
     else if (arg === "--thrift") thrift = args[++i];
     else if (arg === "-I") includeDirs.push(args[++i]);
-    else if (!arg.startsWith("-") && idl === undefined) idl = arg;
+    else if (arg === "--int64" && (args[i + 1] === "Int64" || args[i + 1] === "bigint")) {
+      int64 = args[++i] as "Int64" | "bigint";
+    } else if (!arg.startsWith("-") && idl === undefined) idl = arg;
     else return undefined;
   }
   if (!idl || !out) return undefined;
-  return { idl, out, thrift, includeDirs };
+  return { idl, out, thrift, includeDirs, int64 };
 }
 
 /**

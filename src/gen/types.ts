@@ -1,6 +1,7 @@
 /**
  * IDL types -> TypeScript type text, matching what the generated JavaScript and npm
- * `thrift`'s protocols produce: i64 is node-int64's `Int64`, binary a `Buffer`, lists and
+ * `thrift`'s protocols produce: i64 is `_runtime.ts`'s `I64` (node-int64's `Int64`, or
+ * `bigint` with `--int64 bigint`), binary a `Buffer`, lists and
  * sets arrays, maps plain objects, enums numbers, structs their generated classes.
  *
  * @module
@@ -39,7 +40,7 @@ export function initName(className: string): string {
 export function typeText(typeId: string, type: IdlType | undefined, dir: Direction): string {
   if (typeId === "binary" && dir === "const") return "string";
   if (typeId in BASE) return BASE[typeId];
-  if (typeId === "i64") return dir === "in" ? "Int64 | number" : "Int64";
+  if (typeId === "i64") return dir === "in" ? "I64In" : dir === "out" ? "I64" : "Int64";
   const t = type ?? { typeId };
   switch (typeId) {
     case "list":

@@ -157,6 +157,14 @@ function describe(value: unknown): string {
   return value.constructor?.name ?? "object";
 }
 
+/** Builds the value of an i64 read from its high (signed) and low 32 bits. */
+export type Int64Maker = (hi: number, lo: number) => unknown;
+
+/** Builds an i64 as a `bigint` from its high (signed) and low 32 bits. */
+export function makeBigint(hi: number, lo: number): bigint {
+  return (BigInt(hi | 0) << 32n) | BigInt(lo >>> 0);
+}
+
 /** Builds a node-int64 `Int64` from its high and low 32 bits. */
 export function makeInt64(hi: number, lo: number): unknown {
   const buffer = Buffer.allocUnsafe(8);

@@ -8,7 +8,7 @@
 import { ProtocolError } from "../errors.ts";
 import type { MessageHeader } from "../_thrift.ts";
 import type { ReadBuffer } from "../transport/read_buffer.ts";
-import { checkSize, makeInt64, skipValue, T, WriteContext } from "./_values.ts";
+import { checkSize, type Int64Maker, makeInt64, skipValue, T, WriteContext } from "./_values.ts";
 import { WriteBuffer } from "./write_buffer.ts";
 
 const VERSION_1 = 0x80010000 | 0;
@@ -22,10 +22,15 @@ export class TBinaryProtocol {
   readonly #ctx = new WriteContext();
   readonly #i64 = new Int32Array(2);
   readonly #trans: unknown;
+  readonly #int64: Int64Maker;
 
-  /** @param transport A `WriteBuffer` (an output transport) to write, a `ReadBuffer` to read. */
-  constructor(transport: unknown) {
+  /**
+   * @param transport A `WriteBuffer` (an output transport) to write, a `ReadBuffer` to read.
+   * @param int64 What an i64 read becomes (node-int64's `Int64` by default).
+   */
+  constructor(transport: unknown, int64: Int64Maker = makeInt64) {
     this.#trans = transport;
+    this.#int64 = int64;
     this.#out = transport as WriteBuffer;
     this.#in = transport as ReadBuffer;
     if (!(transport instanceof WriteBuffer) && typeof this.#in.readI32 !== "function") {
@@ -283,7 +288,7 @@ export class TBinaryProtocol {
   /** Reads an i64 as a node-int64 `Int64`. */
   readI64(): unknown {
     const hi = this.#in.readI32();
-    return makeInt64(hi, this.#in.readI32());
+    return this.#int64(hi, this.#in.readI32());
   }
 
   /** Reads a double. */

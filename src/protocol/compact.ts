@@ -8,7 +8,7 @@
 import { ProtocolError } from "../errors.ts";
 import type { MessageHeader } from "../_thrift.ts";
 import type { ReadBuffer } from "../transport/read_buffer.ts";
-import { checkSize, makeInt64, skipValue, T, WriteContext } from "./_values.ts";
+import { checkSize, type Int64Maker, makeInt64, skipValue, T, WriteContext } from "./_values.ts";
 import { WriteBuffer } from "./write_buffer.ts";
 
 const PROTOCOL_ID = 0x82;
@@ -74,14 +74,19 @@ export class TCompactProtocol {
   readonly #ctx = new WriteContext();
   readonly #i64 = new Int32Array(2);
   readonly #trans: unknown;
+  readonly #int64: Int64Maker;
   #lastId = 0;
   #lastIds: number[] = [];
   #boolField = -1; // a bool field's id, until writeBool writes its header
   #boolValue: boolean | undefined; // a bool read from its field header
 
-  /** @param transport A `WriteBuffer` (an output transport) to write, a `ReadBuffer` to read. */
-  constructor(transport: unknown) {
+  /**
+   * @param transport A `WriteBuffer` (an output transport) to write, a `ReadBuffer` to read.
+   * @param int64 What an i64 read becomes (node-int64's `Int64` by default).
+   */
+  constructor(transport: unknown, int64: Int64Maker = makeInt64) {
     this.#trans = transport;
+    this.#int64 = int64;
     this.#out = transport as WriteBuffer;
     this.#in = transport as ReadBuffer;
     if (!(transport instanceof WriteBuffer) && typeof this.#in.readI32 !== "function") {
@@ -433,7 +438,7 @@ export class TCompactProtocol {
     const neg = -(lo & 1);
     const rlo = ((lo >>> 1) | (hi << 31)) ^ neg;
     const rhi = (hi >>> 1) ^ neg;
-    return makeInt64(rhi, rlo);
+    return this.#int64(rhi, rlo);
   }
 
   /** Reads a little-endian double. */

@@ -113,7 +113,7 @@ function checkReply(endpoint: Endpoint, message: OutgoingMessage, body: Uint8Arr
   const label = endpoint.label;
   const buffer = new ReadBuffer(endpoint.maxMessageSize);
   buffer.append(body);
-  const protocol = new (readingProtocol(endpoint.protocol))(buffer, true, true);
+  const protocol = new (readingProtocol(endpoint.protocol, "Int64"))(buffer);
   let header: MessageHeader;
   try {
     header = protocol.readMessageBegin();

@@ -27,6 +27,12 @@ export interface Int64 {
   compare(other: Int64): number;
 }
 
+/** An i64 in a reply: what the client's `int64` option (Int64) makes of it. */
+export type I64 = Int64;
+
+/** An i64 a call accepts: an `Int64`, a safe integer or a `bigint`. */
+export type I64In = Int64 | number | bigint;
+
 /** node-int64's class: `new Int64(42)`, `new Int64(hi, lo)`, `new Int64("7fffffffffffffff")` (hex). */
 export const Int64: {
   new (value: number | string | Buffer, low?: number): Int64;

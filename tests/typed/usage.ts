@@ -51,8 +51,9 @@ export function typeErrors(client: CalculatorClient): void {
   const op: Operation = Operation.ADD;
   // @ts-expect-error: 5 is not an Operation
   const bad: Operation = 5;
-  // @ts-expect-error: npm thrift cannot write a bigint i64
-  client.addBig(1n, 2);
+  client.addBig(1n, 2); // an i64 may be a bigint, a number or an Int64
+  // @ts-expect-error: but not a string
+  client.addBig("1", 2);
   const thrift = new ThriftClient(Calculator.Client, { transport: "tcp://127.0.0.1:1" });
   const viaClient: Promise<number> = thrift.client.add(1, 2);
   // @ts-expect-error: unknown methods are errors on `thrift.client` too
