@@ -1,7 +1,8 @@
 /**
  * Call deadlines with one timer per connection instead of one per call. Calls may have
  * different timeouts (per scope, per call), so deadlines sit in a min-heap and the timer is
- * armed for the earliest one only.
+ * armed for the earliest one only; sequential calls with one timeout re-arm it about once
+ * per timeout, not once per call.
  *
  * @module
  */
@@ -47,10 +48,14 @@ export class Deadlines {
     if (deadline.at < this.#wakeAt) this.#arm(deadline.at);
   }
 
-  /** Forgets a call (answered, failed or expired); its heap entry is dropped lazily. */
+  /**
+   * Forgets a call (answered, failed or expired); its heap entry is dropped lazily. The timer
+   * stays armed when none is left: a later call due after it needs no new timer, and a wake-up
+   * with nothing due just stops.
+   */
   delete(seqid: number): void {
     this.#calls.delete(seqid);
-    if (this.#calls.size === 0) this.stop();
+    if (this.#calls.size === 0) this.#heap.length = 0;
   }
 
   /** Stops the timer and forgets every deadline. */
