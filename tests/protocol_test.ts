@@ -58,7 +58,7 @@ const readOf: Record<string, string> = {
 function decode(Class: Any, bytes: Uint8Array, ops: Op[]): unknown[] {
   const buffer = new ReadBuffer();
   buffer.append(bytes);
-  const p = new Class(buffer, true, true);
+  const p = new Class(buffer);
   const values: unknown[] = [];
   for (const [m] of ops) {
     const r = readOf[m] ?? m.replace(/^write/, "read");

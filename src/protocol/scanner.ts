@@ -50,63 +50,108 @@ const STRUCT = 0;
 const LIST = 1;
 const MAP = 2;
 const NONE = -1;
+/** A step's result: carry on scanning (any other result ends `scan()`). */
+const GO = -10;
 
-/** What binary and compact scanners share: the containers open around the position. */
+/**
+ * What binary and compact scanners share: the walk over the containers open around the
+ * position. A protocol reads its header, its field headers and its values; each step
+ * returns {@link GO}, or what `scan()` returns now.
+ */
 abstract class StructureScanner implements MessageScanner {
   wanted = 0;
   /** Scanned bytes of the current message. */
   protected at = 0;
-  /** Still in the message header. */
-  protected head = true;
+  #head = true;
   /** The wire type of a value about to be scanned (its header not yet passed), or NONE. */
   protected pending = NONE;
-  protected readonly kinds: number[] = [];
-  protected readonly types: number[] = []; // element type; a map's key type
-  protected readonly values: number[] = []; // a map's value type
-  protected readonly left: number[] = []; // elements (a map: keys and values) still to scan
+  readonly #kinds: number[] = [];
+  readonly #types: number[] = []; // element type; a map's key type
+  readonly #values: number[] = []; // a map's value type
+  readonly #left: number[] = []; // elements (a map: keys and values) still to scan
 
   reset(): void {
-    this.at = 0;
-    this.wanted = 0;
-    this.head = true;
+    this.at = this.wanted = 0;
+    this.#head = true;
     this.pending = NONE;
-    this.kinds.length =
-      this.types.length =
-      this.values.length =
-      this.left.length =
+    this.#kinds.length =
+      this.#types.length =
+      this.#values.length =
+      this.#left.length =
         0;
   }
 
-  abstract scan(bytes: Uint8Array, start: number, end: number, limit: number): number;
+  scan(b: Uint8Array, start: number, end: number, limit: number): number {
+    const avail = end - start;
+    if (this.#head) {
+      const step = this.header(b, start, avail, limit);
+      if (step !== GO) return step;
+      this.#head = false;
+      this.open(STRUCT, 0, 0, 0);
+    }
+    for (;;) {
+      if (this.pending === NONE) {
+        const d = this.#kinds.length - 1;
+        if (d < 0) return this.at;
+        if (this.#kinds[d] === STRUCT) {
+          const step = this.field(b, start, avail, limit);
+          if (step !== GO) return step;
+          continue; // `pending` is the field's type now, or the struct ended
+        }
+        const left = this.#left[d];
+        if (left === 0) {
+          this.close();
+          continue;
+        }
+        this.#left[d] = left - 1;
+        this.pending = this.#kinds[d] === MAP && (left & 1) === 1
+          ? this.#values[d]
+          : this.#types[d];
+      }
+      const step = this.value(b, start, avail, limit, this.pending);
+      if (step !== GO) return step;
+      this.pending = NONE;
+    }
+  }
+
+  /** Passes the message header. */
+  protected abstract header(b: Uint8Array, start: number, avail: number, limit: number): number;
+  /** Passes a field header (setting `pending`), or a stop (then `close()`). */
+  protected abstract field(b: Uint8Array, start: number, avail: number, limit: number): number;
+  /** Passes a value of wire type `t` (a container's header only: then `open()`). */
+  protected abstract value(
+    b: Uint8Array,
+    start: number,
+    avail: number,
+    limit: number,
+    t: number,
+  ): number;
 
   protected open(kind: number, type: number, value: number, left: number): void {
-    this.kinds.push(kind);
-    this.types.push(type);
-    this.values.push(value);
-    this.left.push(left);
+    this.#kinds.push(kind);
+    this.#types.push(type);
+    this.#values.push(value);
+    this.#left.push(left);
   }
 
   protected close(): void {
-    this.kinds.pop();
-    this.types.pop();
-    this.values.pop();
-    this.left.pop();
-  }
-
-  /** The next element's type in the innermost container, or NONE when it is done. */
-  protected nextElement(): number {
-    const d = this.kinds.length - 1;
-    const left = this.left[d];
-    if (left === 0) return NONE;
-    this.left[d] = left - 1;
-    return this.kinds[d] === MAP && (left & 1) === 1 ? this.values[d] : this.types[d];
+    this.#kinds.pop();
+    this.#types.pop();
+    this.#values.pop();
+    this.#left.pop();
   }
 
   /** Saves the place: `n` more bytes from `at` are needed. */
-  protected short(at: number, n: number, limit: number): number {
-    this.at = at;
-    this.wanted = at + n;
-    return at + n > limit ? TOO_LARGE : NEED_MORE;
+  protected short(n: number, limit: number): number {
+    this.wanted = this.at + n;
+    return this.wanted > limit ? TOO_LARGE : NEED_MORE;
+  }
+
+  /** Passes `n` bytes when they are here. */
+  protected pass(n: number, avail: number, limit: number): number {
+    if (this.at + n > avail) return this.short(n, limit);
+    this.at += n;
+    return GO;
   }
 }
 
@@ -124,93 +169,74 @@ B_WIDTH[8] = 4; // i32
 B_WIDTH[4] = B_WIDTH[10] = 8; // double, i64
 B_WIDTH[16] = 16; // uuid
 
+const bWidth = (t: number): number => t < 17 ? B_WIDTH[t] : 0;
+
 function i32At(b: Uint8Array, i: number): number {
   return (b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3];
 }
 
 /** `TBinaryProtocol` (strict headers). */
 class BinaryScanner extends StructureScanner {
-  scan(b: Uint8Array, start: number, end: number, limit: number): number {
-    const avail = end - start;
-    let p = this.at;
-    if (this.head) {
-      if (avail < 8) return this.short(p, 8, limit);
-      if ((i32At(b, start) & 0xffff0000) !== (0x80010000 | 0)) return avail;
-      const name = i32At(b, start + 4);
-      if (name < 0 || name > limit) return avail;
-      if (avail < 12 + name) return this.short(p, 12 + name, limit);
-      p = 12 + name;
-      this.head = false;
-      this.open(STRUCT, 0, 0, 0);
+  protected header(b: Uint8Array, start: number, avail: number, limit: number): number {
+    if (avail < 8) return this.short(8, limit);
+    if ((i32At(b, start) & 0xffff0000) !== (0x80010000 | 0)) return avail;
+    const name = i32At(b, start + 4);
+    if (name < 0 || name > limit) return avail;
+    return this.pass(12 + name, avail, limit);
+  }
+
+  protected field(b: Uint8Array, start: number, avail: number, limit: number): number {
+    if (this.at + 1 > avail) return this.short(1, limit);
+    const t = b[start + this.at];
+    if (t === 0) {
+      this.at += 1;
+      this.close();
+      return GO;
     }
-    for (;;) {
-      let t = this.pending;
-      if (t === NONE) {
-        const d = this.kinds.length - 1;
-        if (d < 0) return p;
-        if (this.kinds[d] === STRUCT) {
-          if (p + 1 > avail) return this.short(p, 1, limit);
-          t = b[start + p];
-          if (t === 0) {
-            p += 1;
-            this.close();
-            continue;
-          }
-          if (p + 3 > avail) return this.short(p, 3, limit);
-          p += 3;
-        } else {
-          t = this.nextElement();
-          if (t === NONE) {
-            this.close();
-            continue;
-          }
-        }
-        this.pending = t;
-      }
-      const at = start + p;
-      const width = t < 17 ? B_WIDTH[t] : 0;
-      if (width > 0) {
-        if (p + width > avail) return this.short(p, width, limit);
-        p += width;
-      } else if (t === B_STRING) {
-        if (p + 4 > avail) return this.short(p, 4, limit);
+    const step = this.pass(3, avail, limit);
+    if (step === GO) this.pending = t;
+    return step;
+  }
+
+  protected value(b: Uint8Array, start: number, avail: number, limit: number, t: number): number {
+    const width = bWidth(t);
+    if (width > 0) return this.pass(width, avail, limit);
+    const at = start + this.at;
+    switch (t) {
+      case B_STRING: {
+        if (this.at + 4 > avail) return this.short(4, limit);
         const size = i32At(b, at);
         if (size < 0 || size > limit) return avail; // the reader refuses the size
-        if (p + 4 + size > avail) return this.short(p, 4 + size, limit);
-        p += 4 + size;
-      } else if (t === B_STRUCT) {
+        return this.pass(4 + size, avail, limit);
+      }
+      case B_STRUCT:
         this.open(STRUCT, 0, 0, 0);
-      } else if (t === B_LIST || t === B_SET) {
-        if (p + 5 > avail) return this.short(p, 5, limit);
+        return GO;
+      case B_LIST:
+      case B_SET: {
+        if (this.at + 5 > avail) return this.short(5, limit);
         const type = b[at];
         const size = i32At(b, at + 1);
         if (size < 0 || size > limit) return avail;
-        const w = type < 17 ? B_WIDTH[type] : 0;
-        if (w > 0) { // fixed-size elements: skipped at once
-          if (p + 5 + size * w > avail) return this.short(p, 5 + size * w, limit);
-          p += 5 + size * w;
-        } else {
-          p += 5;
-          this.open(LIST, type, 0, size);
-        }
-      } else if (t === B_MAP) {
-        if (p + 6 > avail) return this.short(p, 6, limit);
+        const w = bWidth(type);
+        if (w > 0) return this.pass(5 + size * w, avail, limit); // fixed-size elements at once
+        this.at += 5;
+        this.open(LIST, type, 0, size);
+        return GO;
+      }
+      case B_MAP: {
+        if (this.at + 6 > avail) return this.short(6, limit);
         const key = b[at], value = b[at + 1];
         const size = i32At(b, at + 2);
         if (size < 0 || size * 2 > limit) return avail;
-        const kw = key < 17 ? B_WIDTH[key] : 0, vw = value < 17 ? B_WIDTH[value] : 0;
-        if (kw > 0 && vw > 0) {
-          const n = 6 + size * (kw + vw);
-          if (p + n > avail) return this.short(p, n, limit);
-          p += n;
-        } else {
-          p += 6;
-          this.open(MAP, key, value, size * 2);
-        }
-      } else {
-        return avail; // unknown type: the reader says so
+        const kw = bWidth(key), vw = bWidth(value);
+        if (kw > 0 && vw > 0) return this.pass(6 + size * (kw + vw), avail, limit);
+        this.at += 6;
+        this.open(MAP, key, value, size * 2);
+        return GO;
       }
-      this.pending = NONE;
+      default:
+        return avail; // unknown type: the reader says so
     }
   }
 }
@@ -232,18 +258,6 @@ C_WIDTH[C_TRUE] = C_WIDTH[C_FALSE] = C_WIDTH[3] = 1; // bools in containers, byt
 C_WIDTH[7] = 8; // double
 C_WIDTH[13] = 16; // uuid
 
-/**
- * The end of the varint at `i` (at most `max` bytes): past its last byte; -1 when it goes
- * beyond `end`; -2 when it is longer than `max`.
- */
-function varintEnd(b: Uint8Array, i: number, end: number, max: number): number {
-  for (let n = 0; n < max; n++) {
-    if (i + n >= end) return -1;
-    if (b[i + n] < 0x80) return i + n + 1;
-  }
-  return -2;
-}
-
 /** Reads a varint known to be complete and at most 5 bytes long. */
 function varint32At(b: Uint8Array, i: number): number {
   let v = 0;
@@ -256,118 +270,112 @@ function varint32At(b: Uint8Array, i: number): number {
 
 /** `TCompactProtocol`. */
 class CompactScanner extends StructureScanner {
-  scan(b: Uint8Array, start: number, end: number, limit: number): number {
-    const avail = end - start;
-    let p = this.at;
-    if (this.head) {
-      if (avail < 2) return this.short(p, 2, limit);
-      if (b[start] !== 0x82) return avail;
-      const seqEnd = varintEnd(b, start + 2, end, 5);
-      if (seqEnd === -2) return avail;
-      if (seqEnd === -1) return this.short(p, avail - p + 1, limit);
-      const lenEnd = varintEnd(b, seqEnd, end, 5);
-      if (lenEnd === -2) return avail;
-      if (lenEnd === -1) return this.short(p, avail - p + 1, limit);
-      const name = varint32At(b, seqEnd);
-      if (name < 0 || name > limit) return avail;
-      const n = lenEnd - start + name;
-      if (avail < n) return this.short(p, n, limit);
-      p = n;
-      this.head = false;
-      this.open(STRUCT, 0, 0, 0);
+  /** Where the varint at `at` (relative) ends; -1: not all here; -2: longer than `max`. */
+  #varint(b: Uint8Array, start: number, avail: number, at: number, max: number): number {
+    for (let n = 0; n < max; n++) {
+      if (at + n >= avail) return -1;
+      if (b[start + at + n] < 0x80) return at + n + 1;
     }
-    for (;;) {
-      let t = this.pending;
-      if (t === NONE) {
-        const d = this.kinds.length - 1;
-        if (d < 0) return p;
-        if (this.kinds[d] === STRUCT) {
-          if (p + 1 > avail) return this.short(p, 1, limit);
-          const h = b[start + p];
-          if (h === 0) {
-            p += 1;
-            this.close();
-            continue;
-          }
-          let next = p + 1;
-          if (h >> 4 === 0) { // the field id follows as a varint
-            const e = varintEnd(b, start + next, end, 5);
-            if (e === -2) return avail;
-            if (e === -1) return this.short(p, avail - p + 1, limit);
-            next = e - start;
-          }
-          p = next;
-          t = h & 0x0f;
-          if (t === C_TRUE || t === C_FALSE) continue; // the value is in the header
-        } else {
-          t = this.nextElement();
-          if (t === NONE) {
-            this.close();
-            continue;
-          }
-        }
-        this.pending = t;
-      }
-      const at = start + p;
-      const width = t < 16 ? C_WIDTH[t] : 0;
-      if (width > 0) {
-        if (p + width > avail) return this.short(p, width, limit);
-        p += width;
-      } else if (t === C_I16 || t === C_I32 || t === C_I64) {
-        const e = varintEnd(b, at, end, t === C_I64 ? 10 : 5);
+    return -2;
+  }
+
+  /** Passes a varint (at most `max` bytes) at the position. */
+  #passVarint(b: Uint8Array, start: number, avail: number, limit: number, max: number): number {
+    const e = this.#varint(b, start, avail, this.at, max);
+    if (e === -2) return avail;
+    if (e === -1) return this.short(avail - this.at + 1, limit);
+    this.at = e;
+    return GO;
+  }
+
+  protected header(b: Uint8Array, start: number, avail: number, limit: number): number {
+    if (avail < 2) return this.short(2, limit);
+    if (b[start] !== 0x82) return avail;
+    const seqEnd = this.#varint(b, start, avail, 2, 5);
+    const lenEnd = seqEnd < 0 ? seqEnd : this.#varint(b, start, avail, seqEnd, 5);
+    if (lenEnd === -2) return avail;
+    if (lenEnd === -1) return this.short(avail + 1, limit);
+    const name = varint32At(b, start + seqEnd);
+    if (name < 0 || name > limit) return avail;
+    return this.pass(lenEnd + name, avail, limit);
+  }
+
+  protected field(b: Uint8Array, start: number, avail: number, limit: number): number {
+    if (this.at + 1 > avail) return this.short(1, limit);
+    const h = b[start + this.at];
+    if (h === 0) {
+      this.at += 1;
+      this.close();
+      return GO;
+    }
+    if (h >> 4 === 0) { // the field id follows as a varint
+      const e = this.#varint(b, start, avail, this.at + 1, 5);
+      if (e === -2) return avail;
+      if (e === -1) return this.short(avail - this.at + 1, limit);
+      this.at = e;
+    } else this.at += 1;
+    const t = h & 0x0f;
+    if (t !== C_TRUE && t !== C_FALSE) this.pending = t; // a bool's value is in the header
+    return GO;
+  }
+
+  protected value(b: Uint8Array, start: number, avail: number, limit: number, t: number): number {
+    const width = C_WIDTH[t & 0x0f];
+    if (width > 0 && t < 16) return this.pass(width, avail, limit);
+    const at = start + this.at;
+    switch (t) {
+      case C_I16:
+      case C_I32:
+        return this.#passVarint(b, start, avail, limit, 5);
+      case C_I64:
+        return this.#passVarint(b, start, avail, limit, 10);
+      case C_BINARY: {
+        const e = this.#varint(b, start, avail, this.at, 5);
         if (e === -2) return avail;
-        if (e === -1) return this.short(p, avail - p + 1, limit);
-        p = e - start;
-      } else if (t === C_BINARY) {
-        const e = varintEnd(b, at, end, 5);
-        if (e === -2) return avail;
-        if (e === -1) return this.short(p, avail - p + 1, limit);
+        if (e === -1) return this.short(avail - this.at + 1, limit);
         const size = varint32At(b, at);
-        if (size < 0 || size > limit) return avail;
-        const n = e - at + size;
-        if (p + n > avail) return this.short(p, n, limit);
-        p += n;
-      } else if (t === C_STRUCT) {
+        if (size < 0 || size > limit) return avail; // the reader refuses the size
+        return this.pass(e - this.at + size, avail, limit);
+      }
+      case C_STRUCT:
         this.open(STRUCT, 0, 0, 0);
-      } else if (t === C_LIST || t === C_SET) {
-        if (p + 1 > avail) return this.short(p, 1, limit);
+        return GO;
+      case C_LIST:
+      case C_SET: {
+        if (this.at + 1 > avail) return this.short(1, limit);
         const type = b[at] & 0x0f;
         let size = b[at] >> 4;
         let n = 1;
         if (size === 15) {
-          const e = varintEnd(b, at + 1, end, 5);
+          const e = this.#varint(b, start, avail, this.at + 1, 5);
           if (e === -2) return avail;
-          if (e === -1) return this.short(p, avail - p + 1, limit);
+          if (e === -1) return this.short(avail - this.at + 1, limit);
           size = varint32At(b, at + 1);
           if (size < 0 || size > limit) return avail;
-          n = e - at;
+          n = e - this.at;
         }
         const w = C_WIDTH[type];
-        if (w > 0) {
-          if (p + n + size * w > avail) return this.short(p, n + size * w, limit);
-          p += n + size * w;
-        } else {
-          p += n;
-          this.open(LIST, type, 0, size);
-        }
-      } else if (t === C_MAP) {
-        const e = varintEnd(b, at, end, 5);
+        if (w > 0) return this.pass(n + size * w, avail, limit); // fixed-size elements at once
+        this.at += n;
+        this.open(LIST, type, 0, size);
+        return GO;
+      }
+      case C_MAP: {
+        const e = this.#varint(b, start, avail, this.at, 5);
         if (e === -2) return avail;
-        if (e === -1) return this.short(p, avail - p + 1, limit);
+        if (e === -1) return this.short(avail - this.at + 1, limit);
         const size = varint32At(b, at);
         if (size < 0 || size * 2 > limit) return avail;
-        const n = e - at;
-        if (size === 0) p += n;
-        else {
-          if (p + n + 1 > avail) return this.short(p, n + 1, limit);
-          const kv = b[at + n];
-          p += n + 1;
-          this.open(MAP, kv >> 4, kv & 0x0f, size * 2);
-        }
-      } else {
-        return avail; // unknown type: the reader says so
+        const n = e - this.at;
+        if (size === 0) return this.pass(n, avail, limit);
+        if (this.at + n + 1 > avail) return this.short(n + 1, limit);
+        const kv = b[at + n];
+        this.at += n + 1;
+        this.open(MAP, kv >> 4, kv & 0x0f, size * 2);
+        return GO;
       }
-      this.pending = NONE;
+      default:
+        return avail; // unknown type: the reader says so
     }
   }
 }
