@@ -28,9 +28,6 @@ export type ProtocolClass = new (
 ) => Protocol;
 
 interface ThriftModule {
-  TBinaryProtocol: ProtocolClass;
-  TCompactProtocol: ProtocolClass;
-  TJSONProtocol: ProtocolClass;
   InputBufferUnderrunError: new () => Error;
   Int64: new (value: Uint8Array | number | string) => unknown;
   Thrift: {
@@ -45,15 +42,6 @@ interface ThriftModule {
 }
 
 const lib = thrift as unknown as ThriftModule;
-
-/** npm `thrift`'s protocol classes by their configuration name. */
-export const protocolClasses: Readonly<
-  Record<"BINARY" | "COMPACT" | "JSON", ProtocolClass>
-> = {
-  BINARY: lib.TBinaryProtocol,
-  COMPACT: lib.TCompactProtocol,
-  JSON: lib.TJSONProtocol,
-};
 
 /** Thrown by npm `thrift` protocols when the buffer ends inside a message. */
 export const InputBufferUnderrunError: new () => Error = lib.InputBufferUnderrunError;

@@ -5,10 +5,11 @@
  *
  * @module
  */
-import { MessageType, type ProtocolClass, protocolClasses } from "./_thrift.ts";
+import { MessageType, type ProtocolClass } from "./_thrift.ts";
 import type { ProtocolName } from "./config.ts";
 import { TBinaryProtocol } from "./protocol/binary.ts";
 import { TCompactProtocol } from "./protocol/compact.ts";
+import { TJSONProtocol } from "./protocol/json.ts";
 import { WriteBuffer } from "./protocol/write_buffer.ts";
 import { type Int64Maker, makeBigint } from "./protocol/_values.ts";
 
@@ -52,13 +53,6 @@ export class OutputTransport extends WriteBuffer {
     this.#message = { method, seqid, oneway: type === MessageType.ONEWAY };
   }
 
-  /** Appends bytes (or UTF-8 text, from the JSON protocol) to the current message. */
-  write(data: Uint8Array | string): void {
-    if (typeof data !== "string") return this.put(data);
-    this.ensure(data.length * 3);
-    this.pos += this.utf8(data, this.pos);
-  }
-
   /** Discards the message being written (the generated code calls it when a write throws). */
   reset(): void {
     this.pos = this.#head;
@@ -76,9 +70,6 @@ export class OutputTransport extends WriteBuffer {
     }
   }
 
-  /** Called by npm `thrift` protocols; the sequence id already came through `begin`. */
-  setCurrSeqId(_seqid: number): void {}
-
   /** Always true: the connection decides whether calls may be sent. */
   isOpen(): boolean {
     return true;
@@ -88,7 +79,7 @@ export class OutputTransport extends WriteBuffer {
 const classes: Readonly<Record<ProtocolName, ProtocolClass>> = {
   BINARY: TBinaryProtocol as unknown as ProtocolClass,
   COMPACT: TCompactProtocol as unknown as ProtocolClass,
-  JSON: protocolClasses.JSON,
+  JSON: TJSONProtocol as unknown as ProtocolClass,
 };
 
 /** Returns the protocol class that reads replies for a name, with i64 values as asked. */
@@ -117,7 +108,7 @@ export function writingProtocol(
       type: number,
       seqid: number,
     ): void {
-      const output = (this as unknown as { trans?: unknown; getTransport(): unknown })
+      const output = (this as unknown as { getTransport(): unknown })
         .getTransport();
       if (output instanceof OutputTransport) output.begin(method, type, seqid);
       const call = type === MessageType.CALL || type === MessageType.ONEWAY;

@@ -1,5 +1,5 @@
 /**
- * Shared by the binary and compact protocols: value checks on write, size checks on read,
+ * Shared by the binary, compact and JSON protocols: value checks on write, size checks on read,
  * `i64` conversions, and skipping.
  *
  * @module
@@ -191,14 +191,18 @@ export interface Skippable {
   readFieldBegin(): { ftype: number };
   readFieldEnd(): void;
   readMapBegin(): { ktype: number; vtype: number; size: number };
+  readMapEnd(): void;
   readListBegin(): { etype: number; size: number };
+  readListEnd(): void;
+  readSetBegin(): { etype: number; size: number };
+  readSetEnd(): void;
   readBool(): boolean;
   readByte(): number;
   readI16(): number;
   readI32(): number;
   readI64(): unknown;
   readDouble(): number;
-  readBinary(): unknown;
+  readString(): string;
   readUuid?(): unknown;
 }
 
@@ -218,8 +222,8 @@ export function skipValue(p: Skippable, type: number, depth = 0): void {
       return void p.readI64();
     case T.DOUBLE:
       return void p.readDouble();
-    case T.STRING:
-      return void p.readBinary();
+    case T.STRING: // a binary too: JSON's readBinary would refuse a string's text
+      return void p.readString();
     case T.UUID:
       return void p.readUuid!();
     case T.STRUCT:
@@ -237,13 +241,17 @@ export function skipValue(p: Skippable, type: number, depth = 0): void {
         skipValue(p, ktype, depth + 1);
         skipValue(p, vtype, depth + 1);
       }
-      return;
+      return p.readMapEnd();
     }
-    case T.SET:
+    case T.SET: {
+      const { etype, size } = p.readSetBegin();
+      for (let i = 0; i < size; i++) skipValue(p, etype, depth + 1);
+      return p.readSetEnd();
+    }
     case T.LIST: {
       const { etype, size } = p.readListBegin();
       for (let i = 0; i < size; i++) skipValue(p, etype, depth + 1);
-      return;
+      return p.readListEnd();
     }
     default:
       throw new ProtocolError(`Invalid reply: unknown field type ${type}`);

@@ -285,7 +285,7 @@ export class TBinaryProtocol {
     return this.#in.readI32();
   }
 
-  /** Reads an i64 as a node-int64 `Int64`. */
+  /** Reads an i64 (a node-int64 `Int64` unless made with another `int64`). */
   readI64(): unknown {
     const hi = this.#in.readI32();
     return this.#int64(hi, this.#in.readI32());

@@ -420,7 +420,7 @@ export class TCompactProtocol {
     return this.#readZigzag() | 0;
   }
 
-  /** Reads an i64 as a node-int64 `Int64`. */
+  /** Reads an i64 (a node-int64 `Int64` unless made with another `int64`). */
   readI64(): unknown {
     const r = this.#in;
     let lo = 0, hi = 0;

@@ -406,7 +406,9 @@ class JsonScanner implements MessageScanner {
       else if (c === 0x5b || c === 0x7b) depth++; // [ {
       else if (c === 0x5d || c === 0x7d) { // ] }
         if (--depth <= 0) return p + 1;
-      } else if (depth === 0) return avail; // not a message: the reader says so
+      } else if (depth === 0 && c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) {
+        return avail; // not a message: the reader says so
+      }
     }
     this.#at = p;
     this.#depth = depth;
