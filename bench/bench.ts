@@ -2,12 +2,13 @@
  * The side-by-side benchmark: builds and starts bench/server.cpp once, starts one child
  * (bench/child.js) per runtime x client, and measures every workload in short rounds,
  * round-robin over the columns, so machine noise hits all columns alike. Prints the tables
- * and writes JSON (bench/results/latest.json; quick.json with --quick).
+ * and writes JSON (bench/results/latest.json; quick.json with --quick), then the verdict on the
+ * performance targets (targets() below: ratios within the run, per runtime).
  *
  *   deno run -A bench/bench.ts [--quick]
  *
- * --quick: tiny counts; exits non-zero unless every cell produced a number (never asserts a
- * speed).
+ * Exits non-zero when a cell produced no number, or (full run only) when a target is missed.
+ * --quick: tiny counts; prints the verdict but never fails on it (never asserts a speed).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -23,6 +24,10 @@ const ROUNDS = quick ? 1 : 5;
 const CELL_MS = quick ? 120 : 400;
 const WRK_SECONDS = quick ? 1 : 2;
 const WRK_ROUNDS = quick ? 1 : 2;
+/** Sequential adds between the two heap readings of the memory row. */
+const HEAP_CALLS = quick ? 1_000 : 10_000;
+/** The chunked port's write size (bench_server --chunk). */
+const CHUNK_BYTES = 1024;
 
 const here = (relative: string): string =>
   decodeURIComponent(new URL(relative, import.meta.url).pathname);
@@ -125,14 +130,26 @@ interface Child {
   proc: ChildProcess;
 }
 
-async function startChild(runtime: Runtime, kind: Kind, port: number): Promise<Child> {
+async function startChild(
+  runtime: Runtime,
+  kind: Kind,
+  port: number,
+  chunkedPort: number,
+): Promise<Child> {
   const script = here("child.js");
+  // --expose-gc: globalThis.gc for the memory row (Bun has Bun.gc)
   const [cmd, args] = runtime === "deno"
-    ? [join(BIN, "deno"), ["run", "-A", "--unstable-no-legacy-abort", script]]
+    ? [join(BIN, "deno"), [
+      "run",
+      "-A",
+      "--unstable-no-legacy-abort",
+      "--v8-flags=--expose-gc",
+      script,
+    ]]
     : runtime === "bun"
     ? [join(BIN, "bun"), [script]]
-    : ["node", [script]];
-  const proc = spawn(cmd, [...args, kind, String(port)], {
+    : ["node", ["--expose-gc", script]];
+  const proc = spawn(cmd, [...args, kind, String(port), String(chunkedPort)], {
     cwd: ROOT,
     stdio: ["pipe", "pipe", "inherit"],
   });
@@ -177,6 +194,7 @@ const median = (xs: number[]): number => {
   return s.length === 0 ? NaN : s[Math.floor(s.length / 2)];
 };
 const num = (r: Reply, key: string): number => Number(r[key]);
+const mean = (rs: Reply[], key: string): number => sum(rs.map((r) => num(r, key))) / rs.length;
 
 /** How a row turns a column's rounds into one number. */
 const AGGREGATE: Record<string, (rs: Reply[]) => number> = {
@@ -187,17 +205,25 @@ const AGGREGATE: Record<string, (rs: Reply[]) => number> = {
   msPerCall: (rs) =>
     1000 * sum(rs.map((r) => num(r, "seconds"))) / sum(rs.map((r) => num(r, "calls"))),
   rps: (rs) => sum(rs.map((r) => num(r, "requests"))) / sum(rs.map((r) => num(r, "seconds"))),
+  heapDelta: (rs) => mean(rs, "delta"),
 };
 
+interface Tally {
+  replies: Reply[];
+  serverCpu: number;
+  wall: number;
+  clientCpu: number;
+}
+
 /** Runs `measure` for every column, round-robin, `rounds` times after one warm-up round. */
-async function roundRobin(
-  columns: Child[],
+async function roundRobin<T>(
+  columns: T[],
   rounds: number,
-  measure: (c: Child) => Promise<Reply>,
+  measure: (c: T) => Promise<Reply>,
   serverPid: number,
-): Promise<Map<Child, { replies: Reply[]; serverCpu: number; wall: number; clientCpu: number }>> {
+): Promise<Map<T, Tally>> {
   const out = new Map(
-    columns.map((c) => [c, { replies: [] as Reply[], serverCpu: 0, wall: 0, clientCpu: 0 }]),
+    columns.map((c): [T, Tally] => [c, { replies: [], serverCpu: 0, wall: 0, clientCpu: 0 }]),
   );
   for (let round = 0; round <= rounds; round++) {
     for (const column of columns) {
@@ -217,7 +243,7 @@ async function roundRobin(
 }
 
 function toCells(
-  results: Awaited<ReturnType<typeof roundRobin>>,
+  results: Map<Child, Tally>,
   aggregate: (rs: Reply[]) => number,
 ): Record<string, Cell> {
   const cells: Record<string, Cell> = {};
@@ -262,6 +288,14 @@ function format(cell: Cell | undefined, unit: string): string {
   return `${v.toLocaleString("en-US", { maximumFractionDigits: digits })} ${unit}`;
 }
 
+/** A cell as shown in its row: the heap row shows the growth and the two readings. */
+function show(row: Row, cell: Cell | undefined): string {
+  if (row.id !== "mem" || cell?.value === undefined) return format(cell, row.unit);
+  const d = cell.value;
+  const [before, after] = [mean(cell.rounds, "before"), mean(cell.rounds, "after")];
+  return `${d >= 0 ? "+" : ""}${d.toFixed(2)} MB (${before.toFixed(1)} → ${after.toFixed(1)})`;
+}
+
 function ratio(a: Cell | undefined, b: Cell | undefined): string {
   if (a?.value === undefined || b?.value === undefined || b.value === 0) return "";
   return `${(a.value / b.value).toFixed(2)}x`;
@@ -285,23 +319,122 @@ function table(rows: Row[], runtime: "deno" | "bun"): string {
     const isLibOnly = row.id.startsWith("percall") || row.id.startsWith("pooled") ||
       row.id.startsWith("http");
     const floor = row.id.startsWith("http_") ? c(`${runtime}/http`) : c(`${runtime}/raw`);
+    const noRatio = row.id === "mem"; // a ratio of two heap growths means nothing
     return [
       `${row.label} (${row.higherIsBetter ? "↑" : "↓"})`,
-      format(lib, row.unit),
-      isLibOnly ? "" : format(c(`${runtime}/npm`), row.unit),
-      isLibOnly ? "" : format(c("node/npm"), row.unit),
-      format(floor, row.unit),
-      ratio(lib, floor),
-      isLibOnly ? "" : ratio(lib, c(`${runtime}/npm`)),
-      isLibOnly ? "" : ratio(lib, c("node/npm")),
-      [lib, floor].map((x) =>
-        x?.serverCpuPercent === undefined ? "-" : `${x.serverCpuPercent.toFixed(0)}%`
-      ).join(" / "),
+      show(row, lib),
+      isLibOnly ? "" : show(row, c(`${runtime}/npm`)),
+      isLibOnly ? "" : show(row, c("node/npm")),
+      show(row, floor),
+      noRatio ? "" : ratio(lib, floor),
+      isLibOnly || noRatio ? "" : ratio(lib, c(`${runtime}/npm`)),
+      isLibOnly || noRatio ? "" : ratio(lib, c("node/npm")),
+      noRatio
+        ? "-"
+        : [lib, floor].map((x) =>
+          x?.serverCpuPercent === undefined ? "-" : `${x.serverCpuPercent.toFixed(0)}%`
+        ).join(" / "),
     ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
   const line = (cells: string[]) => `| ${cells.map((s, i) => s.padEnd(widths[i])).join(" | ")} |`;
   return [line(head), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
+}
+
+// ---- targets ----
+
+interface Target {
+  runtime: "deno" | "bun";
+  target: string;
+  /** the measured ratio (MB for the heap target); undefined when a cell has no number */
+  measured?: number;
+  op: ">=" | "<=" | "within";
+  threshold: number;
+  met: boolean;
+}
+
+/** The performance issue's targets: ratios within this run, on each runtime. */
+function targets(rows: Row[]): Target[] {
+  const value = (id: string, column: string) => rows.find((r) => r.id === id)?.cells[column]?.value;
+  const over = (a?: number, b?: number) =>
+    a === undefined || b === undefined || b === 0 ? undefined : a / b;
+  const out: Target[] = [];
+  for (const rt of ["deno", "bun"] as const) {
+    const lib = `${rt}/lib`;
+    const raw = `${rt}/raw`;
+    const list: [string, number | undefined, Target["op"], number][] = [
+      [
+        "add, sequential: library ÷ raw floor",
+        over(value("seq", lib), value("seq", raw)),
+        ">=",
+        0.85,
+      ],
+      [
+        "add, 64 in flight: library ÷ raw floor",
+        over(value("par", lib), value("par", raw)),
+        ">=",
+        0.7,
+      ],
+      [
+        "add, 64 in flight: library ÷ npm thrift on Node",
+        over(value("par", lib), value("par", "node/npm")),
+        ">=",
+        1.4,
+      ],
+      [
+        "1 MiB echo: library ÷ raw floor (MB/s)",
+        over(value("echo", lib), value("echo", raw)),
+        ">=",
+        rt === "bun" ? 0.8 : 0.6,
+      ],
+      [
+        "list reply, library: 400,000 ÷ 100,000 points (ms/call)",
+        over(value("list4", lib), value("list", lib)),
+        "<=",
+        5,
+      ],
+      [
+        `list reply, library: ${CHUNK_BYTES / 1024} KiB server writes ÷ one write (ms/call)`,
+        over(value("listchunked", lib), value("list", lib)),
+        "<=",
+        1.5,
+      ],
+      [
+        "HTTP + autoconnect pooled + add ÷ HTTP without Thrift (req/s)",
+        over(value("http_pool", lib), value("http_plain", lib)),
+        ">=",
+        0.4,
+      ],
+      [
+        `library heap growth over ${HEAP_CALLS.toLocaleString("en-US")} sequential adds`,
+        value("mem", lib),
+        "within",
+        5,
+      ],
+    ];
+    for (const [target, measured, op, threshold] of list) {
+      const met = measured !== undefined && Number.isFinite(measured) &&
+        (op === ">="
+          ? measured >= threshold
+          : op === "<="
+          ? measured <= threshold
+          : Math.abs(measured) <= threshold);
+      out.push({ runtime: rt, target, measured, op, threshold, met });
+    }
+  }
+  return out;
+}
+
+function targetLine(t: Target): string {
+  const rt = t.runtime === "deno" ? "Deno" : "Bun";
+  const mb = t.op === "within";
+  const measured = t.measured === undefined || !Number.isFinite(t.measured)
+    ? "no number"
+    : mb
+    ? `${t.measured >= 0 ? "+" : ""}${t.measured.toFixed(2)} MB`
+    : `${t.measured.toFixed(3)}x`; // 3 digits: 0.595 is no "0.60x" beside MISSED
+  const goal = mb ? `within ±${t.threshold} MB` : `${t.op === ">=" ? "≥" : "≤"} ${t.threshold}x`;
+  return `- ${rt}: ${t.target}: ${measured} (target ${goal}): ${t.met ? "met" : "MISSED"}`;
 }
 
 // ---- main ----
@@ -310,42 +443,64 @@ async function main(): Promise<number> {
   const started = new Date();
   process.stderr.write("building the server (cached after the first run)...\n");
   const binary = buildServer();
-  const server = spawn(binary, [], { stdio: ["pipe", "pipe", "inherit"] });
-  const port = Number((await lineReader(server.stdout!, "server")()).split(" ")[1]);
+  const server = spawn(binary, ["--chunk", String(CHUNK_BYTES)], {
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const [port, chunkedPort] = (await lineReader(server.stdout!, "server")()).split(" ").slice(1)
+    .map(Number);
   const children: Child[] = [];
   try {
     for (const runtime of ["deno", "bun"] as const) {
       for (const kind of ["lib", "npm", "raw"] as const) {
-        children.push(await startChild(runtime, kind, port));
+        children.push(await startChild(runtime, kind, port, chunkedPort));
       }
     }
-    children.push(await startChild("node", "npm", port), await startChild("node", "raw", port));
+    children.push(
+      await startChild("node", "npm", port, chunkedPort),
+      await startChild("node", "raw", port, chunkedPort),
+    );
     const by = (name: string) => children.find((c) => c.name === name)!;
     const libs = [by("deno/lib"), by("bun/lib")];
     const rows: Row[] = [];
-    /** One workload, measured once, shown as one row per aggregate. */
-    const measureRow = async (
-      workload: string,
+    type Aggregates = [suffix: string, label: string, unit: string, agg: string, up: boolean][];
+    /**
+     * Workloads measured together (each round runs every workload on every column), each
+     * shown as one row per aggregate.
+     */
+    const measureRows = async (
+      workloads: [workload: string, aggregates: Aggregates][],
       columns: Child[],
-      aggregates: [suffix: string, label: string, unit: string, agg: string, up: boolean][],
+      extra: { rounds?: number; calls?: number } = {},
     ) => {
-      process.stderr.write(`measuring ${workload}...\n`);
+      process.stderr.write(`measuring ${workloads.map(([w]) => w).join(", ")}...\n`);
+      const pairs = workloads.flatMap(([workload]) =>
+        columns.map((child) => ({ workload, child }))
+      );
       const results = await roundRobin(
-        columns,
-        ROUNDS,
-        (c) => c.ask({ op: "run", workload, ms: CELL_MS }),
+        pairs,
+        extra.rounds ?? ROUNDS,
+        ({ workload, child }) =>
+          child.ask({ op: "run", workload, ms: CELL_MS, calls: extra.calls }),
         server.pid!,
       );
-      for (const [suffix, l, u, agg, up] of aggregates) {
-        rows.push({
-          id: workload + suffix,
-          label: l,
-          unit: u,
-          higherIsBetter: up,
-          cells: toCells(results, AGGREGATE[agg]),
-        });
+      for (const [workload, aggregates] of workloads) {
+        const mine = new Map(
+          [...results].filter(([p]) => p.workload === workload).map(([p, t]) => [p.child, t]),
+        );
+        for (const [suffix, l, u, agg, up] of aggregates) {
+          rows.push({
+            id: workload + suffix,
+            label: l,
+            unit: u,
+            higherIsBetter: up,
+            cells: toCells(mine, AGGREGATE[agg]),
+          });
+        }
       }
     };
+    /** One workload, measured once, shown as one row per aggregate. */
+    const measureRow = (workload: string, columns: Child[], aggregates: Aggregates) =>
+      measureRows([[workload, aggregates]], columns);
     await measureRow("seq", children, [
       ["", "add, sequential", "calls/s", "rate", true],
       ["_p50", "add, sequential p50", "ms", "p50", false],
@@ -357,9 +512,18 @@ async function main(): Promise<number> {
     await measureRow("echo", children, [
       ["", "1 MiB binary echo", "MB/s", "mbps", true],
     ]);
-    await measureRow("list", children, [
-      ["", "100,000-point list reply", "ms/call", "msPerCall", false],
-    ]);
+    // interleaved, as their ratios are targets: linear in the size, and chunk-size blind
+    await measureRows([
+      ["list", [["", "100,000-point list reply", "ms/call", "msPerCall", false]]],
+      ["list4", [["", "400,000-point list reply", "ms/call", "msPerCall", false]]],
+      ["listchunked", [[
+        "",
+        `100,000-point list, ${CHUNK_BYTES / 1024} KiB server writes`,
+        "ms/call",
+        "msPerCall",
+        false,
+      ]]],
+    ], children);
     await measureRow("percall", libs, [
       ["", "add, connection per call", "calls/s", "rate", true],
     ]);
@@ -402,6 +566,22 @@ async function main(): Promise<number> {
       for (const rt of ["deno", "bun"]) row.cells[`${rt}/http`] = plain.cells[`${rt}/lib`];
     }
 
+    // memory: heap used after a forced GC, before and after sequential adds on the kept
+    // connection; one warm-up pass (JIT code is heap too), then one measured pass
+    await measureRows(
+      [
+        ["mem", [[
+          "",
+          `heap growth, ${HEAP_CALLS.toLocaleString("en-US")} × add`,
+          "MB",
+          "heapDelta",
+          false,
+        ]]],
+      ],
+      children,
+      { rounds: 1, calls: HEAP_CALLS },
+    );
+
     const shown = rows.filter((r) => r.id !== "http_plain");
     const report: string[] = [];
     for (const rt of ["deno", "bun"] as const) {
@@ -412,7 +592,13 @@ async function main(): Promise<number> {
         `node:net socket in the same runtime; for "connection per call" and "pooled" the floor ` +
         `column is the library on one kept connection; for HTTP rows it is the same HTTP server ` +
         `answering without Thrift. server CPU: the C++ server's CPU % during the library's ` +
-        `cells and during the floor's (100% = one core). 1 MiB echo: payload bytes one way.`,
+        `cells and during the floor's (100% = one core). 1 MiB echo: payload bytes one way. ` +
+        `The server writes each reply in one write, except in the "${CHUNK_BYTES / 1024} KiB ` +
+        `server writes" row (a second port writing every reply in ${CHUNK_BYTES}-byte pieces). ` +
+        `heap growth: heap used after a forced full GC, after ${
+          HEAP_CALLS.toLocaleString("en-US")
+        } sequential adds on the kept connection minus before them (before → after, MB; ` +
+        `process.memoryUsage().heapUsed).`,
     );
     report.push(
       `${ROUNDS} rounds x ${CELL_MS} ms per cell (${
@@ -424,10 +610,21 @@ async function main(): Promise<number> {
     const missing = rows.flatMap((r) =>
       Object.entries(r.cells)
         .filter(([, c]) =>
-          !(c.value !== undefined && Number.isFinite(c.value) && c.value > 0) &&
+          !(c.value !== undefined && Number.isFinite(c.value) &&
+            (c.value > 0 || r.id === "mem")) &&
           !c.note?.startsWith("n/a")
         )
         .map(([name, c]) => `${r.label} / ${name}: ${c.note ?? c.value}`)
+    );
+    const verdict = targets(rows);
+    const missed = verdict.filter((t) => !t.met);
+    report.push(
+      `\n### Targets\n`,
+      quick
+        ? `Quick run: the counts are far too small for these ratios to mean anything; ` +
+          `printed, never enforced.\n`
+        : `${verdict.length - missed.length} of ${verdict.length} met.\n`,
+      ...verdict.map(targetLine),
     );
     console.log("\n" + report.join("\n"));
     const out = here(`results/${quick ? "quick" : "latest"}.json`);
@@ -444,6 +641,9 @@ async function main(): Promise<number> {
           cpus: cpus().length,
           cpu: cpus()[0]?.model,
           versions: versions(),
+          chunkBytes: CHUNK_BYTES,
+          heapCalls: HEAP_CALLS,
+          targets: verdict,
           rows: rows.map((r) => ({
             ...r,
             cells: Object.fromEntries(
@@ -454,6 +654,9 @@ async function main(): Promise<number> {
                 note: c.note,
                 serverCpuPercent: c.serverCpuPercent,
                 clientCpuPercent: c.clientCpuPercent,
+                ...(r.id === "mem" && c.value !== undefined
+                  ? { heapBeforeMB: mean(c.rounds, "before"), heapAfterMB: mean(c.rounds, "after") }
+                  : {}),
               }]),
             ),
           })),
@@ -467,6 +670,10 @@ async function main(): Promise<number> {
       console.error(
         `bench: ${missing.length} cell(s) without a number:\n  ${missing.join("\n  ")}`,
       );
+      return 1;
+    }
+    if (!quick && missed.length > 0) {
+      console.error(`bench: ${missed.length} of ${verdict.length} targets missed`);
       return 1;
     }
     return 0;

@@ -2,12 +2,14 @@
 // the runtime that runs this file (Deno, Bun or Node). Plain JavaScript so that Node 20 runs it
 // as it is. Driven by bench/bench.ts over stdin / stdout, one JSON object per line:
 //
-//   node|bun|deno run bench/child.js <lib|npm|raw> <port>
+//   node|bun|deno run bench/child.js <lib|npm|raw> <port> [<chunked port>]
 //   <- {"op":"run","workload":"seq","ms":400}   -> {"ok":true,"calls":N,"seconds":S,...}
+//   <- {"op":"run","workload":"mem","calls":N}  -> {"ok":true,"before":MB,"after":MB,...}
 //   <- {"op":"serve","mode":"plain|auto|pool"}  -> {"ok":true,"port":P}   (Deno and Bun)
 //   <- {"op":"unserve"}                         -> {"ok":true}
 //
 // Every client offers the same three calls (add, echo, points) so one driver measures them all.
+// The chunked port (bench_server --chunk) writes every reply in small pieces.
 import { Buffer } from "node:buffer";
 import net from "node:net";
 import { createInterface } from "node:readline";
@@ -18,9 +20,11 @@ const HOST = "127.0.0.1";
 const IN_FLIGHT = 64;
 const ECHO_BYTES = 1 << 20;
 const POINTS = 100_000;
+const BIG_POINTS = 4 * POINTS;
 
-const [kind, portText] = process.argv.slice(2);
+const [kind, portText, chunkedPortText] = process.argv.slice(2);
 const port = Number(portText);
+const chunkedPort = Number(chunkedPortText);
 const url = `tcp://${HOST}:${port}`;
 const runtime = globalThis.Deno ? "deno" : globalThis.Bun ? "bun" : "node";
 const payload = Buffer.alloc(ECHO_BYTES, 7);
@@ -56,17 +60,22 @@ function binaryField(id, bytes) {
 /** Reply size: header (12 + name), field 0 header (3), the value, two stops (struct, args). */
 const replyBytes = (name, valueBytes) => 12 + name.length + 3 + valueBytes + 1;
 
-const RAW = {
-  add: { req: message("add", Buffer.concat([i32Field(1, 1), i32Field(2, 2)])), len: 0 },
-  echo: { req: message("echo", binaryField(1, payload)), len: 0 },
-  points: { req: message("points", i32Field(1, POINTS)), len: 0 },
-};
-RAW.add.len = replyBytes("add", 4);
-RAW.echo.len = replyBytes("echo", 4 + ECHO_BYTES);
 // list header (type + size) then per Point: two i32 fields (3 + 4 each) and a stop
-RAW.points.len = replyBytes("points", 5 + POINTS * 15);
+const rawPoints = (n) => ({
+  req: message("points", i32Field(1, n)),
+  len: replyBytes("points", 5 + n * 15),
+});
+const RAW = {
+  add: {
+    req: message("add", Buffer.concat([i32Field(1, 1), i32Field(2, 2)])),
+    len: replyBytes("add", 4),
+  },
+  echo: { req: message("echo", binaryField(1, payload)), len: replyBytes("echo", 4 + ECHO_BYTES) },
+  [`points${POINTS}`]: rawPoints(POINTS),
+  [`points${BIG_POINTS}`]: rawPoints(BIG_POINTS),
+};
 
-function rawClient() {
+function rawClient(port) {
   const socket = net.connect(port, HOST);
   socket.setNoDelay(true);
   let received = 0;
@@ -98,14 +107,14 @@ function rawClient() {
     opened,
     add: () => call(RAW.add),
     echo: () => call(RAW.echo),
-    points: () => call(RAW.points),
+    points: (n) => call(RAW[`points${n}`]),
     close: () => socket.destroy(),
   };
 }
 
 // ---- npm `thrift` ----
 
-async function npmClient() {
+async function npmClient(port) {
   const { default: thrift } = await import("thrift");
   const connection = thrift.createConnection(HOST, port, {
     transport: thrift.TBufferedTransport,
@@ -121,7 +130,7 @@ async function npmClient() {
     opened,
     add: () => client.add(1, 2),
     echo: () => client.echo(payload),
-    points: () => client.points(POINTS),
+    points: (n) => client.points(n),
     close: () => connection.destroy(),
   };
 }
@@ -131,15 +140,15 @@ async function npmClient() {
 let lib;
 const loadLib = async () => (lib ??= await import("../mod.ts"));
 
-async function libClient() {
+async function libClient(port) {
   const { ThriftClient } = await loadLib();
-  const thrift = new ThriftClient(Bench.Client, { transport: url });
+  const thrift = new ThriftClient(Bench.Client, { transport: `tcp://${HOST}:${port}` });
   const conn = thrift.connect();
   return {
     opened: conn.open(),
     add: () => conn.client.add(1, 2),
     echo: () => conn.client.echo(payload),
-    points: () => conn.client.points(POINTS),
+    points: (n) => conn.client.points(n),
     close: () => conn.close(),
   };
 }
@@ -159,13 +168,56 @@ async function pooledThrift() {
 // ---- workloads ----
 
 const clients = {};
-async function client() {
-  if (!clients.main) {
-    const made = await (kind === "lib" ? libClient() : kind === "npm" ? npmClient() : rawClient());
+/** The client on one kept connection to the main port, or to the chunked one. */
+async function client(which = "main") {
+  if (!clients[which]) {
+    const p = which === "main" ? port : chunkedPort;
+    if (!(p > 0)) throw new Error(`no port for ${which}`);
+    const make = kind === "lib" ? libClient : kind === "npm" ? npmClient : rawClient;
+    const made = await make(p);
     await made.opened;
-    clients.main = made;
+    clients[which] = made;
   }
-  return clients.main;
+  return clients[which];
+}
+
+/** Sequential `points(n)` calls; the first one through a client is checked (not for raw). */
+async function points(which, n, ms) {
+  const c = await client(which);
+  const checked = `checked ${which} ${n}`;
+  if (kind !== "raw" && !clients[checked]) {
+    const got = await c.points(n);
+    if (got.length !== n || got[n - 1].y !== -(n - 1)) {
+      throw new Error(`points(${n}): got ${got.length} points`);
+    }
+    clients[checked] = true;
+  }
+  return sequential(() => c.points(n), ms);
+}
+
+const MB = 1e6;
+/** A full, synchronous collection, or undefined when the runtime does not offer one. */
+const fullGc = globalThis.Bun
+  ? () => globalThis.Bun.gc(true)
+  : typeof globalThis.gc === "function"
+  ? () => globalThis.gc()
+  : undefined;
+
+/** The heap used (MB) after a forced GC before and after `calls` sequential adds. */
+async function heapGrowth(calls) {
+  const c = await client();
+  if (!fullGc) return { na: "no forced GC" };
+  const heap = () => {
+    fullGc();
+    fullGc();
+    return process.memoryUsage().heapUsed / MB;
+  };
+  const before = heap();
+  const start = performance.now();
+  for (let i = 0; i < calls; i++) await c.add();
+  const seconds = (performance.now() - start) / 1000;
+  const after = heap();
+  return { calls, seconds, before, after, delta: after - before };
 }
 
 function percentile(sorted, p) {
@@ -217,17 +269,10 @@ const WORKLOADS = {
     const r = await sequential(c.echo, ms);
     return { ...r, bytes: r.calls * ECHO_BYTES };
   },
-  list: async (ms) => {
-    const c = await client();
-    if (kind !== "raw" && !clients.checked) {
-      const got = await c.points();
-      if (got.length !== POINTS || got[POINTS - 1].y !== -(POINTS - 1)) {
-        throw new Error(`points: got ${got.length} points`);
-      }
-      clients.checked = true;
-    }
-    return sequential(c.points, ms);
-  },
+  list: (ms) => points("main", POINTS, ms),
+  list4: (ms) => points("main", BIG_POINTS, ms),
+  listchunked: (ms) => points("chunked", POINTS, ms),
+  mem: (_ms, cmd) => heapGrowth(cmd.calls),
   // this library only: a connection per call (the default) vs leased from the pool
   percall: async (ms) => {
     const { ThriftClient } = await loadLib();
@@ -278,7 +323,7 @@ async function handle(line) {
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     let result;
-    if (cmd.op === "run") result = await WORKLOADS[cmd.workload](cmd.ms);
+    if (cmd.op === "run") result = await WORKLOADS[cmd.workload](cmd.ms, cmd);
     else if (cmd.op === "serve") result = await serve(cmd.mode);
     else if (cmd.op === "unserve") result = await unserve();
     else throw new Error(`unknown op ${cmd.op}`);
