@@ -23,6 +23,21 @@ import { openSocketChannel } from "./transport/socket_channel.ts";
 
 type Callback = (error: unknown, result?: unknown) => void;
 
+/**
+ * What a connection builds per channel: the generated client and its output buffer, the
+ * inbound buffer and protocol, the deadlines. A pooled channel keeps its engine across leases
+ * (it is given back only when clean), and `owner` is the connection that leases it now.
+ */
+interface Engine {
+  owner: Connection<unknown>;
+  raw: RawClient;
+  buffer: ReadBuffer;
+  protocol: Protocol;
+  /** Finds where unframed replies end; absent when framed. */
+  scanner: MessageScanner | undefined;
+  deadlines: Deadlines;
+}
+
 interface RawClient {
   _seqid: number;
   _reqs: Record<string, Callback | undefined>;
@@ -51,12 +66,14 @@ export class Connection<C> implements Caller {
   #drained: (() => void) | undefined;
   #raw!: RawClient;
   #channel: Channel | undefined;
-  #buffer = new ReadBuffer();
+  #buffer!: ReadBuffer;
   #protocol!: Protocol;
   #scanner: MessageScanner | undefined;
-  readonly #deadlines: Deadlines;
+  #deadlines!: Deadlines;
   #abandoned = new Set<number>();
   #closeReason: Error | undefined;
+  /** Ended gracefully: the close reason is made only if a later call asks (an Error costs a stack). */
+  #ended = false;
   #aborted: { reason: unknown } | undefined;
   #ending: Promise<void> | undefined;
   #gate: PromiseWithResolvers<void> & { dial: AbortController } | undefined;
@@ -87,14 +104,48 @@ export class Connection<C> implements Caller {
     this.#hooks = hooks;
     this.#timeout = hooks.timeout ?? kit.endpoint.timeout;
     this.client = kit.facade(this) as C;
-    const { label } = kit.endpoint;
-    this.#deadlines = new Deadlines((seqid, method, timeout) => {
-      this.#abandon(seqid);
-      this.#settle(
-        seqid,
-        new TimeoutError(`Call "${method}" to "${label}" got no reply within ${timeout} ms`),
-      );
-    });
+  }
+
+  /** A new engine; its callbacks go to whichever connection owns it at the time. */
+  #newEngine(): Engine {
+    const { endpoint, reader, ServiceClient, writer } = this.#kit;
+    const buffer = new ReadBuffer(endpoint.maxMessageSize);
+    const engine: Engine = {
+      owner: this as Connection<unknown>,
+      buffer,
+      protocol: new reader(buffer),
+      scanner: endpoint.framed ? undefined : newScanner(endpoint.protocol),
+      raw: undefined!,
+      deadlines: new Deadlines((seqid, method, timeout) =>
+        engine.owner.#expired(seqid, method, timeout)
+      ),
+    };
+    const output = new OutputTransport(
+      endpoint.framed,
+      (bytes, message) => engine.owner.#send(bytes, message),
+    );
+    engine.raw = new ServiceClient(output as never, writer as never) as RawClient;
+    return engine;
+  }
+
+  /** Takes the engine's parts as this connection's. */
+  #adopt(engine: Engine): void {
+    engine.owner = this as Connection<unknown>;
+    this.#raw = engine.raw;
+    this.#buffer = engine.buffer;
+    this.#protocol = engine.protocol;
+    this.#scanner = engine.scanner;
+    this.#deadlines = engine.deadlines;
+  }
+
+  #expired(seqid: number, method: string, timeout: number): void {
+    this.#abandon(seqid);
+    this.#settle(
+      seqid,
+      new TimeoutError(
+        `Call "${method}" to "${this.#kit.endpoint.label}" got no reply within ${timeout} ms`,
+      ),
+    );
   }
 
   /** Where the connection is in its life: idle, opening, open, closing or closed. */
@@ -102,9 +153,9 @@ export class Connection<C> implements Caller {
     return this.#state;
   }
 
-  #closedNow(): void {
+  #closedNow(keepTimer = false): void {
     this.#state = "closed";
-    this.#deadlines.stop();
+    if (!keepTimer) this.#deadlines?.stop();
     this.#hooks.closed?.();
   }
 
@@ -129,20 +180,26 @@ export class Connection<C> implements Caller {
     }
     this.#state = "opening";
     this.#closeReason = undefined;
+    this.#ended = false;
     this.#aborted = undefined;
     this.#abandoned.clear();
     this.#tainted = false;
     this.#hooks.opened?.();
-    this.#buffer = new ReadBuffer(this.#kit.endpoint.maxMessageSize);
-    this.#protocol = new this.#kit.reader(this.#buffer);
-    this.#scanner = this.#kit.endpoint.framed ? undefined : newScanner(this.#kit.endpoint.protocol);
-    this.#raw = this.#newClient();
+    const endpoint = this.#kit.endpoint;
+    this.#leased = Boolean(this.#hooks.pooled && this.#kit.pool && !endpoint.httpUrl);
+    // A leased channel brings its engine (made on its first lease); others get a new one.
+    if (!this.#leased) this.#adopt(this.#newEngine());
     // Calls made meanwhile wait on this gate; a close rejects it at once.
     const gate = Object.assign(Promise.withResolvers<void>(), { dial: new AbortController() });
     gate.promise.catch(() => {});
     this.#gate = gate;
     this.#openChannel(gate.dial.signal).then((channel) => {
       if (this.#gate !== gate) return channel.close(); // closed while opening
+      if (this.#leased) {
+        const memo = channel.memo ?? {};
+        this.#adopt((memo.value ??= this.#newEngine()) as Engine);
+        channel.memo = memo;
+      }
       this.#channel = channel;
       this.#state = "open";
       gate.resolve();
@@ -156,15 +213,6 @@ export class Connection<C> implements Caller {
     return gate.promise;
   }
 
-  #newClient(): RawClient {
-    const output = new OutputTransport(
-      this.#kit.endpoint.framed,
-      (bytes, message) => this.#send(bytes, message),
-    );
-    const { ServiceClient, writer } = this.#kit;
-    return new ServiceClient(output as never, writer as never) as RawClient;
-  }
-
   #openChannel(cancel: AbortSignal): Promise<Channel> {
     const { endpoint, runtime } = this.#kit;
     const sink: ReplySink = {
@@ -173,7 +221,6 @@ export class Connection<C> implements Caller {
       callFailed: (seqid, error) => this.#settle(seqid, error),
       closed: (error) => this.#lost(error),
     };
-    this.#leased = Boolean(this.#hooks.pooled && this.#kit.pool && !endpoint.httpUrl);
     if (this.#leased) return this.#kit.pool!.acquire(sink, cancel);
     if (endpoint.httpUrl) {
       const fetch = runtime.fetchWith(endpoint.httpTls);
@@ -257,7 +304,9 @@ export class Connection<C> implements Caller {
     return new ClosedError(
       `Cannot call "${method}" on "${label}": the connection is ${state}`,
       {
-        cause: this.#closeReason,
+        cause: this.#closeReason ??= this.#ended
+          ? new ClosedError(`Connection to "${label}" was closed`)
+          : undefined,
       },
     );
   }
@@ -489,10 +538,11 @@ export class Connection<C> implements Caller {
     this.#drained = undefined;
     const channel = this.#channel;
     this.#channel = undefined;
-    this.#closeReason ??= new ClosedError(`Connection to "${this.#kit.endpoint.label}" was closed`);
-    this.#closedNow();
+    this.#ended = true; // the close reason, if ever needed, is made by #closedError
     // A reply still owed, or part of an unsolicited message read: not clean enough to reuse.
     const unclean = this.#tainted || this.#buffer.pending > 0;
+    // A clean pooled engine keeps its (unref'd) deadline timer for the next lease.
+    this.#closedNow(this.#leased && !unclean && channel !== undefined);
     if (!channel) return;
     if (this.#leased) return unclean ? channel.close() : void channel.end(); // gives it back
     await endWithin(channel, this.#kit.endpoint.timeout);

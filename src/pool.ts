@@ -34,6 +34,8 @@ interface Entry {
   channel: Channel;
   readonly born: number;
   sink: ReplySink | undefined;
+  /** What the leasing connections keep with the channel (its engine). */
+  readonly memo: { value?: unknown };
   idleTimer?: ReturnType<typeof setTimeout>;
 }
 
@@ -150,7 +152,7 @@ export class Pool {
 
   async #create(sink: ReplySink, signal: AbortSignal): Promise<Channel> {
     this.#count++;
-    const entry: Entry = { channel: undefined!, born: performance.now(), sink };
+    const entry: Entry = { channel: undefined!, born: performance.now(), sink, memo: {} };
     try {
       entry.channel = await this.#open(this.#forwarder(entry), signal);
     } catch (error) {
@@ -190,6 +192,7 @@ export class Pool {
       return true;
     };
     return {
+      memo: entry.memo,
       send: (bytes, message, timeout) => {
         if (!done) entry.channel.send(bytes, message, timeout);
       },

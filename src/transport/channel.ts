@@ -36,4 +36,9 @@ export interface Channel {
   unref?(): void;
   /** Undoes `unref()`. */
   ref?(): void;
+  /**
+   * What the connection using the channel keeps with it across leases (a pooled channel's
+   * slot lives as long as the channel; set it to keep something).
+   */
+  memo?: { value?: unknown };
 }
