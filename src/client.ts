@@ -24,6 +24,7 @@ import type {
 import { ClosedError } from "./errors.ts";
 import { Pool, type PoolStats } from "./pool.ts";
 import { readingProtocol, writingProtocol } from "./protocol.ts";
+import { abortOn, RequestWatch } from "./request_watch.ts";
 import { runtime } from "./runtime/detect.ts";
 import { openSocketChannel } from "./transport/socket_channel.ts";
 import { enterScope, leaveScope, runScoped, scoped } from "./scope.ts";
@@ -84,6 +85,7 @@ export class ThriftClient<C> {
   readonly #kit: ConnectionKit;
   readonly #open = new Set<Connection<C>>();
   readonly #pool: Pool | undefined;
+  readonly #requests = new RequestWatch();
 
   /**
    * Configures a client; nothing is contacted until the first call or `open()`.
@@ -269,15 +271,14 @@ export class ThriftClient<C> {
     const connection = this.#newConnection(timeout);
     // The client going away aborts the calls in flight, but only while the handler runs:
     // Deno's legacy `request.signal` also aborts after every successful response.
-    const signal = args[0] instanceof Request ? args[0].signal : undefined;
-    let unlink = () => {};
+    const request = args[0] instanceof Request ? args[0] : undefined;
+    let unwatch = () => {};
     try {
       await connection.open();
-      signal?.throwIfAborted();
-      unlink = abortOn(signal, connection);
+      if (request) unwatch = this.#requests.watch(request, connection);
       return await runScoped(this, connection, () => handler.apply(thisArg, args));
     } finally {
-      unlink();
+      unwatch();
       void connection.end();
     }
   }
@@ -300,15 +301,6 @@ export class ThriftClient<C> {
     const ending = Promise.all([...this.#open, this.transport].map((c) => c.end()));
     await (this.#pool ? this.#pool.drain(ending) : ending);
   }
-}
-
-/** Aborts `connection` when `signal` aborts (now, if it has); returns what undoes the link. */
-function abortOn(signal: AbortSignal | undefined, connection: Connection<unknown>): () => void {
-  if (!signal) return () => {};
-  const onAbort = () => connection.abort(signal.reason);
-  if (signal.aborted) onAbort();
-  else signal.addEventListener("abort", onAbort, { once: true });
-  return () => signal.removeEventListener("abort", onAbort);
 }
 
 /** Gives a wrapper the declared parameter count of the function it wraps. */

@@ -130,4 +130,46 @@ describe("autoconnect", () => {
     await backend.waitForConnections(0);
     await request;
   });
+
+  it("looks at request.signal only for requests still running after a tick", T, async () => {
+    await using backend = await startNpmServer();
+    const thrift = new ThriftClient(Calculator.Client, { transport: backend.url, pool: true });
+    /** A request whose `signal` reads are counted (Deno's legacy abort makes them costly). */
+    const counted = () => {
+      const controller = new AbortController();
+      const request = new Request("http://localhost/");
+      const seen = { reads: 0, abort: () => controller.abort() };
+      Object.defineProperty(request, "signal", {
+        get: () => (seen.reads++, controller.signal),
+      });
+      return { request, seen };
+    };
+    const fast = thrift.autoconnect(async (_r: Request) =>
+      new Response(String(await thrift.client.add(1, 2)))
+    );
+    const quick = counted();
+    assert.equal(await (await fast(quick.request)).text(), "3");
+    assert.equal(quick.seen.reads, 0);
+
+    const slow = thrift.autoconnect(async (_r: Request) => {
+      try {
+        return new Response(String(await thrift.client.sleep(5000)));
+      } catch (error) {
+        return new Response((error as Error).name);
+      }
+    });
+    const gone = counted();
+    const response = slow(gone.request);
+    await new Promise((resolve) => setTimeout(resolve, 150)); // a few ticks: linked now
+    assert.equal(gone.seen.reads, 1);
+    const started = Date.now();
+    gone.seen.abort();
+    assert.equal(await (await response).text(), "AbortError");
+    assert.ok(Date.now() - started < 1000);
+    // gone before the first tick: noticed at the tick, still while the handler runs
+    const early = counted();
+    early.seen.abort();
+    assert.equal(await (await slow(early.request)).text(), "AbortError");
+    await thrift.close();
+  });
 });
