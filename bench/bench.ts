@@ -317,7 +317,7 @@ function table(rows: Row[], runtime: "deno" | "bun"): string {
     const c = (name: string) => row.cells[name];
     const lib = c(`${runtime}/lib`);
     const isLibOnly = row.id.startsWith("percall") || row.id.startsWith("pooled") ||
-      row.id.startsWith("http");
+      (row.id.startsWith("http") && row.id !== "http_pool"); // http_pool: npm in a pool wrapper
     const floor = row.id.startsWith("http_") ? c(`${runtime}/http`) : c(`${runtime}/raw`);
     const noRatio = row.id === "mem"; // a ratio of two heap growths means nothing
     return [
@@ -561,6 +561,19 @@ async function main(): Promise<number> {
         cells: toCells(results, AGGREGATE.rps),
       });
     }
+    // the same, with npm `thrift` in a thin pooled wrapper (in the same runtime) as its npm cell
+    process.stderr.write(`measuring HTTP + npm thrift in a pooled wrapper + add (wrk)...\n`);
+    const npmPooled = await roundRobin(libs, WRK_ROUNDS, async (c) => {
+      const served = await c.ask({ op: "serve", mode: "npmpool" });
+      if (!served.ok) return served;
+      const reply = wrk(Number(served.port));
+      const stopped = await c.ask({ op: "unserve" });
+      return stopped.ok ? reply : stopped;
+    }, server.pid!);
+    const pooledRow = rows.find((r) => r.id === "http_pool")!;
+    for (const [name, cell] of Object.entries(toCells(npmPooled, AGGREGATE.rps))) {
+      pooledRow.cells[name.replace("/lib", "/npm")] = cell;
+    }
     const plain = rows.find((r) => r.id === "http_plain")!;
     for (const row of rows.filter((r) => r.id.startsWith("http_"))) {
       for (const rt of ["deno", "bun"]) row.cells[`${rt}/http`] = plain.cells[`${rt}/lib`];
@@ -591,7 +604,8 @@ async function main(): Promise<number> {
       `\n↑ higher is better, ↓ lower is better. raw floor: pre-encoded request bytes on a ` +
         `node:net socket in the same runtime; for "connection per call" and "pooled" the floor ` +
         `column is the library on one kept connection; for HTTP rows it is the same HTTP server ` +
-        `answering without Thrift. server CPU: the C++ server's CPU % during the library's ` +
+        `answering without Thrift, and the pooled HTTP row's npm column is npm \`thrift\` in a ` +
+        `thin pooled wrapper (up to 10 kept connections, one leased per request). server CPU: the C++ server's CPU % during the library's ` +
         `cells and during the floor's (100% = one core). 1 MiB echo: payload bytes one way. ` +
         `The server writes each reply in one write, except in the "${CHUNK_BYTES / 1024} KiB ` +
         `server writes" row (a second port writing every reply in ${CHUNK_BYTES}-byte pieces). ` +

@@ -289,9 +289,41 @@ const WORKLOADS = {
 // ---- end to end: Deno.serve / Bun.serve, one add per request ----
 
 let server;
+/**
+ * npm `thrift` in the thin pooled wrapper a user would write: up to 10 kept connections, a
+ * request takes an idle one (or opens one, or waits), and gives it back.
+ */
+async function npmPooledHandler() {
+  const idle = [];
+  const waiters = [];
+  let open = 0;
+  const lease = async () => {
+    if (idle.length > 0) return idle.pop();
+    if (open >= 10) return await new Promise((resolve) => waiters.push(resolve));
+    open++;
+    const c = await npmClient(port);
+    await c.opened;
+    return c;
+  };
+  const giveBack = (c) => {
+    const next = waiters.shift();
+    if (next) next(c);
+    else idle.push(c);
+  };
+  return async () => {
+    const c = await lease();
+    try {
+      return new Response(String(await c.add()));
+    } finally {
+      giveBack(c);
+    }
+  };
+}
+
 async function serve(mode) {
   let handler = () => new Response("3");
-  if (mode !== "plain") {
+  if (mode === "npmpool") handler = await npmPooledHandler();
+  else if (mode !== "plain") {
     const { ThriftClient } = await loadLib();
     const thrift = mode === "pool"
       ? await pooledThrift()
