@@ -189,3 +189,20 @@ test("large binary replies keep their bytes while later replies arrive", T, asyn
     }
   }
 });
+
+test("a bad size in an unframed reply fails the call at once, not at its timeout", T, async () => {
+  // a reply to add(): header, then field 0 as a list of i32 whose size is 1e9, then -1
+  const header = [0x80, 1, 0, 2, 0, 0, 0, 3, 0x61, 0x64, 0x64, 0, 0, 0, 1, 15, 0, 0, 8];
+  for (const [size, message] of [[1e9, /list size 1000000000 cannot fit/], [-1, /negative/]]) {
+    const sizeBytes = Buffer.alloc(4);
+    sizeBytes.writeInt32BE(size as number);
+    await using server = await rawServer((socket) => {
+      socket.write(new Uint8Array([...header, ...sizeBytes]));
+    });
+    const thrift = new ThriftClient(Calculator.Client, { transport: server.url, timeout: 20_000 });
+    const started = Date.now();
+    await assert.rejects(thrift.client.add(1, 2), message as RegExp);
+    assert.ok(Date.now() - started < 5_000);
+    await thrift.close();
+  }
+});
