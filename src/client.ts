@@ -26,7 +26,7 @@ import { Pool, type PoolStats } from "./pool.ts";
 import { readingProtocol, writingProtocol } from "./protocol.ts";
 import { abortOn, RequestWatch } from "./request_watch.ts";
 import { runtime } from "./runtime/detect.ts";
-import { openSocketChannel } from "./transport/socket_channel.ts";
+import { channelOpener } from "./transport/open_channel.ts";
 import { enterScope, leaveScope, runScoped, scoped } from "./scope.ts";
 
 const SKIPPED = /^(constructor|seqid|new_seqid|send_.*|recv_.*)$/;
@@ -109,19 +109,14 @@ export class ThriftClient<C> {
   ) {
     checkServiceClient(ServiceClient);
     const endpoint: Endpoint = resolveConfig(config);
-    const runtimeAdapter = runtime();
+    const open = channelOpener(endpoint, runtime());
     this.#pool = endpoint.pool && endpoint.target
-      ? new Pool(
-        endpoint.pool,
-        (sink, signal) =>
-          openSocketChannel(endpoint, endpoint.target!, sink, runtimeAdapter, signal),
-        endpoint.label,
-      )
+      ? new Pool(endpoint.pool, open, endpoint.label)
       : undefined;
     this.#kit = {
       pool: this.#pool,
       endpoint,
-      runtime: runtimeAdapter,
+      open,
       ServiceClient,
       writer: writingProtocol(endpoint.protocol, endpoint.service),
       reader: readingProtocol(endpoint.protocol, endpoint.int64),

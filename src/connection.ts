@@ -17,9 +17,7 @@ import {
 import { type OutgoingMessage, OutputTransport } from "./protocol.ts";
 import { type MessageScanner, NEED_MORE, newScanner, TOO_LARGE } from "./protocol/scanner.ts";
 import type { Channel, ReplySink } from "./transport/channel.ts";
-import { httpChannel } from "./transport/http.ts";
 import { ReadBuffer } from "./transport/read_buffer.ts";
-import { openSocketChannel } from "./transport/socket_channel.ts";
 
 type Callback = (error: unknown, result?: unknown) => void;
 
@@ -214,21 +212,13 @@ export class Connection<C> implements Caller {
   }
 
   #openChannel(cancel: AbortSignal): Promise<Channel> {
-    const { endpoint, runtime } = this.#kit;
     const sink: ReplySink = {
       bytes: (chunk, whole) => this.#receive(chunk, whole),
       reply: (seqid, body) => this.#httpReply(seqid, body),
       callFailed: (seqid, error) => this.#settle(seqid, error),
       closed: (error) => this.#lost(error),
     };
-    if (this.#leased) return this.#kit.pool!.acquire(sink, cancel);
-    if (endpoint.httpUrl) {
-      const fetch = runtime.fetchWith(endpoint.httpTls);
-      return Promise.resolve(
-        httpChannel(endpoint, endpoint.httpUrl, sink, fetch),
-      );
-    }
-    return openSocketChannel(endpoint, endpoint.target!, sink, runtime, cancel);
+    return this.#leased ? this.#kit.pool!.acquire(sink, cancel) : this.#kit.open(sink, cancel);
   }
 
   /** Runs a generated method once open; rejects at once when closed. */

@@ -7,7 +7,7 @@
 import type { ProtocolClass } from "./_thrift.ts";
 import type { Endpoint } from "./config.ts";
 import type { Pool } from "./pool.ts";
-import type { Runtime } from "./transport/byte_stream.ts";
+import type { ChannelOpener } from "./transport/open_channel.ts";
 
 /** A generated Thrift client class, as `thrift --gen js:node,es6` writes it. */
 export type ServiceClientClass<C> = new (output: never, pClass: never) => C;
@@ -41,7 +41,8 @@ export interface ConnectionHooks {
 /** The shared, per-endpoint pieces every connection of one ThriftClient uses. */
 export interface ConnectionKit {
   readonly endpoint: Endpoint;
-  readonly runtime: Runtime;
+  /** Opens a channel to the endpoint (the pool opens its sockets with it too). */
+  readonly open: ChannelOpener;
   readonly ServiceClient: ServiceClientClass<unknown>;
   /** The protocol class the generated client writes with. */
   readonly writer: ProtocolClass;

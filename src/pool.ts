@@ -8,6 +8,7 @@ import { clearTimeout, setTimeout } from "node:timers";
 import type { PoolSettings } from "./config.ts";
 import { ClosedError, TimeoutError } from "./errors.ts";
 import type { Channel, ReplySink } from "./transport/channel.ts";
+import type { ChannelOpener } from "./transport/open_channel.ts";
 
 /** Pool counters, for health endpoints. */
 export interface PoolStats {
@@ -26,9 +27,6 @@ export interface PoolStats {
   /** Leases that waited past `acquireTimeout`. */
   readonly timeouts: number;
 }
-
-/** Opens a new channel that delivers to `sink`. */
-export type ChannelOpener = (sink: ReplySink, signal: AbortSignal) => Promise<Channel>;
 
 interface Entry {
   channel: Channel;
