@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { InputBufferUnderrunError, MessageType, type Protocol, STRUCT } from "./_thrift.ts";
 import type { Caller, CallOptions, ConnectionHooks, ConnectionKit } from "./connection_kit.ts";
 import { Deadlines } from "./deadlines.ts";
 import {
@@ -15,31 +14,19 @@ import {
   TransportError,
 } from "./errors.ts";
 import { type OutgoingMessage, OutputTransport } from "./protocol.ts";
-import { type MessageScanner, NEED_MORE, newScanner, TOO_LARGE } from "./protocol/scanner.ts";
+import { type RawClient, ReplyReader } from "./reply_reader.ts";
 import type { Channel, ReplySink } from "./transport/channel.ts";
-import { ReadBuffer } from "./transport/read_buffer.ts";
-
-type Callback = (error: unknown, result?: unknown) => void;
 
 /**
  * What a connection builds per channel: the generated client and its output buffer, the
- * inbound buffer and protocol, the deadlines. A pooled channel keeps its engine across leases
- * (it is given back only when clean), and `owner` is the connection that leases it now.
+ * deadlines, the reply reader. A pooled channel keeps its engine across leases (it is given
+ * back only when clean), and `owner` is the connection that leases it now.
  */
 interface Engine {
   owner: Connection<unknown>;
   raw: RawClient;
-  buffer: ReadBuffer;
-  protocol: Protocol;
-  /** Finds where unframed replies end; absent when framed. */
-  scanner: MessageScanner | undefined;
   deadlines: Deadlines;
-}
-
-interface RawClient {
-  _seqid: number;
-  _reqs: Record<string, Callback | undefined>;
-  [method: string]: unknown;
+  replies: ReplyReader;
 }
 
 let build: <C>(kit: ConnectionKit, hooks?: ConnectionHooks) => Connection<C>;
@@ -64,11 +51,8 @@ export class Connection<C> implements Caller {
   #drained: (() => void) | undefined;
   #raw!: RawClient;
   #channel: Channel | undefined;
-  #buffer!: ReadBuffer;
-  #protocol!: Protocol;
-  #scanner: MessageScanner | undefined;
+  #replies!: ReplyReader;
   #deadlines!: Deadlines;
-  #abandoned = new Set<number>();
   #closeReason: Error | undefined;
   /** Ended gracefully: the close reason is made only if a later call asks (an Error costs a stack). */
   #ended = false;
@@ -83,14 +67,6 @@ export class Connection<C> implements Caller {
   #tainted = false;
   /** The channel is leased from the pool: ending gives it back. */
   #leased = false;
-  /** What the generated reader called back with, for `#readReply`. */
-  readonly #outcome: [unknown, unknown] = [undefined, undefined];
-  #captured = false;
-  readonly #capture: Callback = (error, result) => {
-    this.#outcome[0] = error;
-    this.#outcome[1] = result;
-    this.#captured = true;
-  };
 
   static {
     build = (kit, hooks) => new Connection(kit, hooks);
@@ -106,23 +82,26 @@ export class Connection<C> implements Caller {
 
   /** A new engine; its callbacks go to whichever connection owns it at the time. */
   #newEngine(): Engine {
-    const { endpoint, reader, ServiceClient, writer } = this.#kit;
-    const buffer = new ReadBuffer(endpoint.maxMessageSize);
-    const engine: Engine = {
-      owner: this as Connection<unknown>,
-      buffer,
-      protocol: new reader(buffer),
-      scanner: endpoint.framed ? undefined : newScanner(endpoint.protocol),
-      raw: undefined!,
-      deadlines: new Deadlines((seqid, method, timeout) =>
-        engine.owner.#expired(seqid, method, timeout)
-      ),
-    };
+    const { endpoint, ServiceClient, writer } = this.#kit;
     const output = new OutputTransport(
       endpoint.framed,
       (bytes, message) => engine.owner.#send(bytes, message),
     );
-    engine.raw = new ServiceClient(output as never, writer as never) as RawClient;
+    const raw = new ServiceClient(output as never, writer as never) as RawClient;
+    const deadlines = new Deadlines((seqid, method, timeout) =>
+      engine.owner.#expired(seqid, method, timeout)
+    );
+    const engine: Engine = {
+      owner: this as Connection<unknown>,
+      raw,
+      deadlines,
+      replies: new ReplyReader(
+        this.#kit,
+        raw,
+        deadlines,
+        (seqid, error, result) => engine.owner.#settle(seqid, error, result),
+      ),
+    };
     return engine;
   }
 
@@ -130,10 +109,8 @@ export class Connection<C> implements Caller {
   #adopt(engine: Engine): void {
     engine.owner = this as Connection<unknown>;
     this.#raw = engine.raw;
-    this.#buffer = engine.buffer;
-    this.#protocol = engine.protocol;
-    this.#scanner = engine.scanner;
     this.#deadlines = engine.deadlines;
+    this.#replies = engine.replies;
   }
 
   #expired(seqid: number, method: string, timeout: number): void {
@@ -180,7 +157,6 @@ export class Connection<C> implements Caller {
     this.#closeReason = undefined;
     this.#ended = false;
     this.#aborted = undefined;
-    this.#abandoned.clear();
     this.#tainted = false;
     this.#hooks.opened?.();
     const endpoint = this.#kit.endpoint;
@@ -307,13 +283,10 @@ export class Connection<C> implements Caller {
     this.#channel!.send(bytes, message, timeout);
   }
 
-  /** Remembers a timed-out or aborted call so its late reply is skipped; keeps the last 1024. */
+  /** A timed-out or aborted call: its late reply is skipped, and the connection is tainted. */
   #abandon(seqid: number): void {
     this.#tainted = true;
-    this.#abandoned.add(seqid);
-    if (this.#abandoned.size > 1024) {
-      this.#abandoned.delete(this.#abandoned.values().next().value!);
-    }
+    this.#replies.abandon(seqid);
   }
 
   /** The one settle path: forgets the deadline, then resolves or rejects the caller. */
@@ -333,105 +306,18 @@ export class Connection<C> implements Caller {
 
   #receive(chunk: Uint8Array, whole: boolean): void {
     try {
-      if (whole) this.#buffer.adopt(chunk);
-      else this.#buffer.append(chunk);
-      this.#readReplies(this.#buffer, this.#protocol, whole);
+      this.#replies.receive(chunk, whole);
     } catch (error) {
       this.#fail(error);
     }
   }
 
   #httpReply(seqid: number, body: Uint8Array): void {
-    const buffer = new ReadBuffer(this.#kit.endpoint.maxMessageSize);
-    buffer.adopt(body);
     try {
-      this.#readReply(new this.#kit.reader(buffer)); // checked by the channel
-      if (this.#raw._reqs[seqid]) {
-        throw new ProtocolError(
-          `No reply to call ${seqid} in the HTTP response from "${this.#kit.endpoint.label}"`,
-        );
-      }
+      this.#replies.httpReply(seqid, body);
     } catch (error) {
       this.#settle(seqid, this.#protocolError(error));
     }
-  }
-
-  /**
-   * Reads every complete reply in the buffer, each parsed once: a whole frame as it is; on
-   * an unframed stream, once the scanner has found where the message ends.
-   */
-  #readReplies(buffer: ReadBuffer, protocol: Protocol, whole: boolean): void {
-    const { label, maxMessageSize } = this.#kit.endpoint;
-    while (buffer.pending > 0) {
-      const scanner = whole ? undefined : this.#scanner!;
-      const size = scanner ? buffer.scan(scanner) : buffer.pending;
-      if (size === NEED_MORE) return buffer.reserve(scanner!.wanted);
-      if (size === TOO_LARGE) {
-        throw new ProtocolError(`Reply from "${label}" exceeds the ${maxMessageSize} byte limit`);
-      }
-      scanner?.reset();
-      try {
-        this.#readReply(protocol);
-      } catch (error) {
-        if (!(error instanceof InputBufferUnderrunError)) throw error;
-        throw new ProtocolError(`Truncated reply from "${label}"`);
-      }
-      if (scanner && buffer.consumed !== size) {
-        throw new ProtocolError(
-          `Invalid reply from "${label}": the message ends at byte ${size}, its reader stopped at byte ${buffer.consumed}`,
-        );
-      }
-      buffer.commit();
-    }
-  }
-
-  /** Reads one reply: a REPLY or EXCEPTION for the method of the call it names. */
-  #readReply(protocol: Protocol): void {
-    const header = protocol.readMessageBegin();
-    const seqid = header.rseqid;
-    const name = String(header.fname);
-    const { label } = this.#kit.endpoint;
-    if (header.mtype !== MessageType.REPLY && header.mtype !== MessageType.EXCEPTION) {
-      throw new ProtocolError(
-        `Invalid reply from "${label}": message "${name}" has type ${header.mtype}, expected a reply or an exception`,
-      );
-    }
-    const raw = this.#raw;
-    const callback = raw._reqs[seqid];
-    if (!callback) {
-      if (!this.#abandoned.delete(seqid)) {
-        throw new ProtocolError(
-          `Unexpected reply "${name}" with sequence id ${seqid} from "${label}"`,
-        );
-      }
-      protocol.skip(STRUCT); // a late reply to a call that timed out
-      protocol.readMessageEnd();
-      return;
-    }
-    const method = this.#deadlines.methodOf(seqid) ?? name;
-    // a multiplexing server may answer with the service's prefix
-    if (name !== method && !name.endsWith(":" + method)) {
-      throw new ProtocolError(
-        `Invalid reply from "${label}": a reply named "${name}" answers call ${seqid} of "${method}"`,
-      );
-    }
-    const recv = raw["recv_" + method];
-    if (typeof recv !== "function") {
-      throw new ProtocolError(`Reply to unknown method "${method}" from "${label}"`);
-    }
-    // The generated reader takes the callback it finds under the sequence id: it gets the
-    // capture, and the outcome then settles through the one path.
-    raw._reqs[seqid] = this.#capture;
-    this.#captured = false;
-    try {
-      recv.call(raw, protocol, header.mtype, seqid);
-    } finally {
-      raw._reqs[seqid] = callback;
-    }
-    if (!this.#captured) return;
-    const [error, result] = this.#outcome;
-    this.#outcome[0] = this.#outcome[1] = undefined;
-    this.#settle(seqid, error, result);
   }
 
   #protocolError(error: unknown): Error {
@@ -530,7 +416,7 @@ export class Connection<C> implements Caller {
     this.#channel = undefined;
     this.#ended = true; // the close reason, if ever needed, is made by #closedError
     // A reply still owed, or part of an unsolicited message read: not clean enough to reuse.
-    const unclean = this.#tainted || this.#buffer.pending > 0;
+    const unclean = this.#tainted || this.#replies.pending > 0;
     // A clean pooled engine keeps its (unref'd) deadline timer for the next lease.
     this.#closedNow(this.#leased && !unclean && channel !== undefined);
     if (!channel) return;
