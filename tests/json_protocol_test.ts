@@ -18,6 +18,7 @@ import { ProtocolError } from "../src/errors.ts";
 import { ThriftClient } from "../mod.ts";
 import { Calculator, types } from "./helpers/calculator.ts";
 import { startNpmServer } from "./helpers/npm_server.ts";
+import { field, message, type Op } from "./helpers/protocol_ops.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -26,8 +27,6 @@ const Int64 = lib.Int64;
 const Ty = lib.Thrift.Type;
 const MT = lib.Thrift.MessageType;
 const NpmJSON = lib.TJSONProtocol;
-
-type Op = [string, ...unknown[]];
 
 function encodeOurs(ops: Op[], framed = false): Buffer {
   let out: Buffer | undefined;
@@ -87,24 +86,6 @@ function expected(m: string, arg: unknown): unknown {
   if (m === "writeBinary") return Buffer.from(arg as Uint8Array);
   return arg;
 }
-
-/** Wraps ops as a message with one struct. */
-function message(name: string, type: number, body: Op[], seqid = 7): Op[] {
-  return [
-    ["writeMessageBegin", name, type, seqid],
-    ["writeStructBegin", "args"],
-    ...body,
-    ["writeFieldStop"],
-    ["writeStructEnd"],
-    ["writeMessageEnd"],
-  ];
-}
-
-const field = (name: string, type: number, id: number, ...value: Op[]): Op[] => [
-  ["writeFieldBegin", name, type, id],
-  ...value,
-  ["writeFieldEnd"],
-];
 
 /** One op, or the ops of a container or struct. */
 type Value = Op | Op[];

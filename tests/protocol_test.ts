@@ -17,6 +17,7 @@ import { ProtocolError } from "../src/errors.ts";
 import { ThriftClient } from "../mod.ts";
 import { Calculator } from "./helpers/calculator.ts";
 import { startNpmServer } from "./helpers/npm_server.ts";
+import { field, message, type Op } from "./helpers/protocol_ops.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -24,8 +25,6 @@ const lib = thrift as Any;
 const Int64 = lib.Int64;
 const Ty = lib.Thrift.Type;
 const MT = lib.Thrift.MessageType;
-
-type Op = [string, ...unknown[]];
 
 const ours = { binary: TBinaryProtocol, compact: TCompactProtocol } as Record<string, Any>;
 const npms = { binary: lib.TBinaryProtocol, compact: lib.TCompactProtocol } as Record<string, Any>;
@@ -78,24 +77,6 @@ const scalars = new Set([
   "writeString",
   "writeBinary",
 ]);
-
-/** Wraps ops as a message with one struct. */
-function message(name: string, type: number, body: Op[]): Op[] {
-  return [
-    ["writeMessageBegin", name, type, 7],
-    ["writeStructBegin", "args"],
-    ...body,
-    ["writeFieldStop"],
-    ["writeStructEnd"],
-    ["writeMessageEnd"],
-  ];
-}
-
-const field = (name: string, type: number, id: number, ...value: Op[]): Op[] => [
-  ["writeFieldBegin", name, type, id],
-  ...value,
-  ["writeFieldEnd"],
-];
 
 const cases: Record<string, Op[]> = {
   "bools": message("b", MT.CALL, [
