@@ -293,7 +293,7 @@ let server;
  * npm `thrift` in the thin pooled wrapper a user would write: up to 10 kept connections, a
  * request takes an idle one (or opens one, or waits), and gives it back.
  */
-async function npmPooledHandler() {
+function npmPooledHandler() {
   const idle = [];
   const waiters = [];
   let open = 0;
@@ -322,7 +322,7 @@ async function npmPooledHandler() {
 
 async function serve(mode) {
   let handler = () => new Response("3");
-  if (mode === "npmpool") handler = await npmPooledHandler();
+  if (mode === "npmpool") handler = npmPooledHandler();
   else if (mode !== "plain") {
     const { ThriftClient } = await loadLib();
     const thrift = mode === "pool"

@@ -6,13 +6,7 @@
  */
 import type { Caller, CallOptions, ConnectionHooks, ConnectionKit } from "./connection_kit.ts";
 import { Deadlines } from "./deadlines.ts";
-import {
-  ClosedError,
-  invalidReply,
-  ProtocolError,
-  TimeoutError,
-  TransportError,
-} from "./errors.ts";
+import { ClosedError, invalidReply, TimeoutError, TransportError } from "./errors.ts";
 import { type OutgoingMessage, OutputTransport } from "./protocol.ts";
 import { type RawClient, ReplyReader } from "./reply_reader.ts";
 import type { Channel, ReplySink } from "./transport/channel.ts";
