@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { InputBufferUnderrunError, type MessageHeader, MessageType, STRUCT } from "../_thrift.ts";
+import { InputBufferUnderrunError, type MessageHeader, MessageType } from "../_thrift.ts";
 import type { Endpoint } from "../config.ts";
 import {
   ConnectError,
@@ -15,6 +15,7 @@ import {
   TransportError,
 } from "../errors.ts";
 import { type OutgoingMessage, readingProtocol } from "../protocol.ts";
+import { NEED_MORE, newScanner, TOO_LARGE } from "../protocol/scanner.ts";
 import type { FetchLike } from "./byte_stream.ts";
 import { concatChunks } from "./bytes.ts";
 import type { Channel, ReplySink } from "./channel.ts";
@@ -107,18 +108,25 @@ async function readBody(endpoint: Endpoint, response: Response): Promise<Uint8Ar
 
 /**
  * Refuses a body that is not exactly one reply to `message` (its sequence id, its method, a
- * REPLY or EXCEPTION): a response must settle its own call, never another one in flight.
+ * REPLY or EXCEPTION): a response must settle its own call, never another one in flight. Only
+ * the header is parsed here; the scanner finds where the message ends (what is inside it is
+ * the generated reader's to read, once).
  */
 function checkReply(endpoint: Endpoint, message: OutgoingMessage, body: Uint8Array): void {
   const label = endpoint.label;
   const buffer = new ReadBuffer(endpoint.maxMessageSize);
   buffer.append(body);
+  const size = buffer.scan(newScanner(endpoint.protocol));
+  if (size === NEED_MORE) throw new ProtocolError(`Truncated reply from "${label}"`);
+  if (size === TOO_LARGE) {
+    throw new ProtocolError(
+      `Reply from "${label}" exceeds the ${endpoint.maxMessageSize} byte limit`,
+    );
+  }
   const protocol = new (readingProtocol(endpoint.protocol, "Int64"))(buffer);
   let header: MessageHeader;
   try {
     header = protocol.readMessageBegin();
-    protocol.skip(STRUCT);
-    protocol.readMessageEnd();
   } catch (error) {
     if (error instanceof InputBufferUnderrunError) {
       throw new ProtocolError(`Truncated reply from "${label}"`);
@@ -139,13 +147,10 @@ function checkReply(endpoint: Endpoint, message: OutgoingMessage, body: Uint8Arr
       `Reply to "${message.method}" (sequence id ${message.seqid}) from "${label}" has ${wrong}`,
     );
   }
-  buffer.commit();
-  const { buf, readIndex, writeIndex } = buffer.borrow();
-  if (/\S/.test(buf.toString("latin1", readIndex, writeIndex))) {
+  const rest = body.subarray(size);
+  if (rest.some((c) => c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09)) {
     throw new ProtocolError(
-      `Reply to "${message.method}" from "${label}" has ${
-        writeIndex - readIndex
-      } bytes after its message`,
+      `Reply to "${message.method}" from "${label}" has ${rest.length} bytes after its message`,
     );
   }
 }
