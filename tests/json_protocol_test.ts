@@ -18,7 +18,7 @@ import { ProtocolError } from "../src/errors.ts";
 import { ThriftClient } from "../mod.ts";
 import { Calculator, types } from "./helpers/calculator.ts";
 import { startNpmServer } from "./helpers/npm_server.ts";
-import { field, message, type Op } from "./helpers/protocol_ops.ts";
+import { field, message, type Op, scalars } from "./helpers/protocol_ops.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -64,17 +64,6 @@ function decode(Class: Any, bytes: Uint8Array, ops: Op[]): unknown[] {
     return v;
   });
 }
-
-const scalars = new Set([
-  "writeBool",
-  "writeByte",
-  "writeI16",
-  "writeI32",
-  "writeI64",
-  "writeDouble",
-  "writeString",
-  "writeBinary",
-]);
 
 /** What reading back a written scalar gives. */
 function expected(m: string, arg: unknown): unknown {

@@ -17,7 +17,7 @@ import { ProtocolError } from "../src/errors.ts";
 import { ThriftClient } from "../mod.ts";
 import { Calculator } from "./helpers/calculator.ts";
 import { startNpmServer } from "./helpers/npm_server.ts";
-import { field, message, type Op } from "./helpers/protocol_ops.ts";
+import { field, message, type Op, scalars } from "./helpers/protocol_ops.ts";
 
 // deno-lint-ignore no-explicit-any
 type Any = any;
@@ -66,17 +66,6 @@ function decode(Class: Any, bytes: Uint8Array, ops: Op[]): unknown[] {
   }
   return values;
 }
-
-const scalars = new Set([
-  "writeBool",
-  "writeByte",
-  "writeI16",
-  "writeI32",
-  "writeI64",
-  "writeDouble",
-  "writeString",
-  "writeBinary",
-]);
 
 const cases: Record<string, Op[]> = {
   "bools": message("b", MT.CALL, [

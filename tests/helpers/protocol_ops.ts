@@ -21,3 +21,15 @@ export const field = (name: string, type: number, id: number, ...value: Op[]): O
   ...value,
   ["writeFieldEnd"],
 ];
+
+/** The write calls of single values (each read back by its `read` twin). */
+export const scalars: ReadonlySet<string> = new Set([
+  "writeBool",
+  "writeByte",
+  "writeI16",
+  "writeI32",
+  "writeI64",
+  "writeDouble",
+  "writeString",
+  "writeBinary",
+]);
