@@ -12,7 +12,7 @@ import { Buffer } from "node:buffer";
 import { describe, it, test } from "node:test";
 import thrift from "thrift";
 import { NEED_MORE, newScanner, TOO_LARGE } from "../src/protocol/scanner.ts";
-import { ThriftClient } from "../mod.ts";
+import { ThriftClient, ThriftClientError } from "../mod.ts";
 import { Calculator, types } from "./helpers/calculator.ts";
 import { startNpmServer } from "./helpers/npm_server.ts";
 import { rawServer } from "./helpers/raw_server.ts";
@@ -137,8 +137,9 @@ for (const protocol of ["BINARY", "COMPACT", "JSON"]) {
 test("binary: a string size beyond the limit goes to the reader before its bytes arrive", () => {
   const bytes = nestedReply("BINARY", sample());
   const scanner = newScanner("BINARY");
-  // the header is whole, the first field's string header announces more than the limit
-  assert.equal(scanner.scan(bytes, 0, 40, 30), 40);
+  // the header is whole, the first field's string header announces more than the limit:
+  // the reader gets the bytes within the limit (and refuses the size)
+  assert.equal(scanner.scan(bytes, 0, 40, 34), 34);
 });
 
 test(
@@ -206,3 +207,63 @@ test("a bad size in an unframed reply fails the call at once, not at its timeout
     await thrift.close();
   }
 });
+
+test("mutated messages: the scanner always answers sanely, whole or byte by byte", () => {
+  let seed = 7;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  for (const protocol of ["BINARY", "COMPACT", "JSON"]) {
+    const valid = nestedReply(protocol, sample(4));
+    for (let round = 0; round < 300; round++) {
+      const bytes = Uint8Array.from(valid);
+      for (let n = 1 + Math.floor(random() * 4); n > 0; n--) {
+        bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256);
+      }
+      const limit = 64 + Math.floor(random() * 2 * bytes.length);
+      const whole = newScanner(protocol as Any).scan(bytes, 0, bytes.length, limit);
+      assert.ok(
+        whole === NEED_MORE || whole === TOO_LARGE || (whole >= 1 && whole <= bytes.length),
+      );
+      // fed a byte at a time it answers at the byte that decides, as the whole scan does
+      const scanner = newScanner(protocol as Any);
+      let got = NEED_MORE, end = 0;
+      while (got === NEED_MORE && end < bytes.length) got = scanner.scan(bytes, 0, ++end, limit);
+      if (got === NEED_MORE || got === TOO_LARGE) {
+        assert.equal(whole, got, `${protocol} ${round} ${end}`);
+      } else {
+        assert.equal(got, end, protocol);
+        // or both hand the bytes to the reader (invalid), each with the bytes it had
+        const handoff = Math.min(bytes.length, limit);
+        assert.ok(whole === got || whole === handoff, `${protocol}: ${got} vs ${whole}`);
+      }
+    }
+  }
+});
+
+test(
+  "mutated replies from a server: every call settles, with a result or a clear error",
+  T,
+  async () => {
+    let seed = 11;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (const protocol of ["BINARY", "COMPACT", "JSON"]) {
+      const valid = nestedReply(protocol, sample(3));
+      for (let round = 0; round < 20; round++) {
+        const bytes = Uint8Array.from(valid);
+        bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256);
+        await using server = await rawServer((socket) => socket.write(bytes));
+        const thrift = new ThriftClient(Calculator.Client, {
+          transport: server.url,
+          protocol,
+          timeout: 300,
+          maxMessageSize: 4096,
+        });
+        const outcome = await thrift.client.echoNested(new types.Nested({ name: "" })).then(
+          () => "result",
+          (error) => error,
+        );
+        assert.ok(outcome === "result" || outcome instanceof ThriftClientError, String(outcome));
+        await thrift.close();
+      }
+    }
+  },
+);

@@ -82,7 +82,7 @@ abstract class StructureScanner implements MessageScanner {
   }
 
   scan(b: Uint8Array, start: number, end: number, limit: number): number {
-    const avail = end - start;
+    const avail = Math.min(end - start, limit); // bytes past the limit are never looked at
     if (this.#head) {
       const step = this.header(b, start, avail, limit);
       if (step !== GO) return step;
@@ -394,9 +394,9 @@ class JsonScanner implements MessageScanner {
   }
 
   scan(b: Uint8Array, start: number, end: number, limit: number): number {
-    const avail = end - start;
+    const stop = Math.min(end - start, limit); // bytes past the limit are never looked at
     let p = this.#at, depth = this.#depth, inString = this.#inString, escaped = this.#escaped;
-    for (; p < avail; p++) {
+    for (; p < stop; p++) {
       const c = b[start + p];
       if (inString) {
         if (escaped) escaped = false;
@@ -407,7 +407,7 @@ class JsonScanner implements MessageScanner {
       else if (c === 0x5d || c === 0x7d) { // ] }
         if (--depth <= 0) return p + 1;
       } else if (depth === 0 && c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) {
-        return avail; // not a message: the reader says so
+        return stop; // not a message: the reader says so
       }
     }
     this.#at = p;
@@ -415,6 +415,6 @@ class JsonScanner implements MessageScanner {
     this.#inString = inString;
     this.#escaped = escaped;
     this.wanted = p + 1;
-    return p + 1 > limit ? TOO_LARGE : NEED_MORE;
+    return p >= limit ? TOO_LARGE : NEED_MORE;
   }
 }
