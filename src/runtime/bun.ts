@@ -26,6 +26,9 @@ import {
   peerProblem,
 } from "./bun_api.ts";
 
+/** A batch buffer above this size is dropped after a batch that used little of it. */
+const LARGE = 1024 * 1024;
+
 async function dial(
   target: DialTarget,
   handlers: StreamHandlers,
@@ -36,7 +39,9 @@ async function dial(
     let state: "dialing" | "open" | "closed" = "dialing";
     let socket: BunSocket | undefined;
     let pending: Uint8Array[] = []; // bytes Bun did not take yet, sent on `drain`, in order
-    let batch: Uint8Array[] = []; // writes after the first of this tick, sent together
+    // writes after the first of this tick, copied into one reused buffer and sent together
+    let batch = new Uint8Array(4096);
+    let batched = 0;
     let batching = false;
     let ending = false;
     const { promise: gone, resolve: markGone } = Promise.withResolvers<void>();
@@ -57,7 +62,7 @@ async function dial(
       if (state !== "open") return;
       state = "closed";
       pending = [];
-      batch = [];
+      batched = 0;
       socket?.end(); // Bun closes the descriptor after the FIN, without waiting for the peer
       handlers.onClose(error);
       markGone();
@@ -72,18 +77,28 @@ async function dial(
     // A socket write costs microseconds in Bun: a pipeline's messages go out in one write.
     const writeBatch = (): void => {
       batching = false;
-      if (state !== "open" || !socket || batch.length === 0) return;
-      const chunk = concatChunks(batch);
-      batch = [];
-      if (pending.length > 0) return void pending.push(chunk);
+      if (state !== "open" || !socket || batched === 0) return;
+      const chunk = batch.subarray(0, batched);
+      batched = 0;
+      if (pending.length > 0) return void pending.push(chunk.slice());
       const written = Math.max(socket.write(chunk), 0);
-      if (written < chunk.length) pending.push(chunk.subarray(written));
+      if (written < chunk.length) pending.push(chunk.slice(written)); // `batch` is reused
+      if (batch.length > LARGE && chunk.length < batch.length / 8) batch = new Uint8Array(4096);
     };
     const stream: ByteStream = {
       write(bytes: Uint8Array): void {
         if (state !== "open" || ending || !socket || bytes.length === 0) return;
         if (pending.length > 0) return void pending.push(bytes.slice());
-        if (batching) return void batch.push(bytes.slice());
+        if (batching) {
+          if (batched + bytes.length > batch.length) {
+            const grown = new Uint8Array(Math.max(batched + bytes.length, batch.length * 2));
+            grown.set(batch.subarray(0, batched));
+            batch = grown;
+          }
+          batch.set(bytes, batched);
+          batched += bytes.length;
+          return;
+        }
         batching = true; // the first write of a tick goes out at once, the rest together
         queueMicrotask(writeBatch);
         const written = Math.max(socket.write(bytes), 0);
