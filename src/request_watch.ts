@@ -21,31 +21,33 @@ interface Watched {
 
 /** The requests running now, linked to their client-gone signal once they take a while. */
 export class RequestWatch {
-  readonly #running = new Set<Watched>();
+  /** Requests not linked yet (younger than two ticks): the only ones a tick looks at. */
+  readonly #young = new Set<Watched>();
   #timer: ReturnType<typeof setInterval> | undefined;
 
   /** Aborts `connection` if `request`'s client goes away while it runs; returns the unwatch. */
   watch(request: Request, connection: Connection<unknown>): () => void {
     const watched: Watched = { request, connection, ticks: 0 };
-    this.#running.add(watched);
+    this.#young.add(watched);
     if (!this.#timer) {
       this.#timer = setInterval(() => this.#tick(), TICK_MS);
       this.#timer.unref(); // a request's socket keeps the process alive, not this
     }
     return () => {
-      this.#running.delete(watched);
+      this.#young.delete(watched);
       watched.unlink?.();
-      if (this.#running.size === 0) {
-        clearInterval(this.#timer);
-        this.#timer = undefined;
-      }
     };
   }
 
   #tick(): void {
-    for (const watched of this.#running) {
-      if (watched.unlink || ++watched.ticks < 2) continue;
+    for (const watched of this.#young) {
+      if (++watched.ticks < 2) continue;
+      this.#young.delete(watched);
       watched.unlink = abortOn(watched.request.signal, watched.connection);
+    }
+    if (this.#young.size === 0) {
+      clearInterval(this.#timer);
+      this.#timer = undefined;
     }
   }
 }
