@@ -270,20 +270,36 @@ function varint32At(b: Uint8Array, i: number): number {
 
 /** `TCompactProtocol`. */
 class CompactScanner extends StructureScanner {
-  /** Where the varint at `at` (relative) ends; -1: not all here; -2: longer than `max`. */
-  #varint(b: Uint8Array, start: number, avail: number, at: number, max: number): number {
+  /** What `scan()` returns now, when `#varint` returns -1. */
+  #result = NEED_MORE;
+
+  /**
+   * Where the varint of at most `max` bytes at `from` (relative) ends; -1 when it is not all
+   * here (a byte more is needed) or is too long (the reader says so), with `#result` set.
+   */
+  #varint(
+    b: Uint8Array,
+    start: number,
+    avail: number,
+    limit: number,
+    from: number,
+    max: number,
+  ): number {
     for (let n = 0; n < max; n++) {
-      if (at + n >= avail) return -1;
-      if (b[start + at + n] < 0x80) return at + n + 1;
+      if (from + n >= avail) {
+        this.#result = this.short(avail - this.at + 1, limit);
+        return -1;
+      }
+      if (b[start + from + n] < 0x80) return from + n + 1;
     }
-    return -2;
+    this.#result = avail;
+    return -1;
   }
 
   /** Passes a varint (at most `max` bytes) at the position. */
   #passVarint(b: Uint8Array, start: number, avail: number, limit: number, max: number): number {
-    const e = this.#varint(b, start, avail, this.at, max);
-    if (e === -2) return avail;
-    if (e === -1) return this.short(avail - this.at + 1, limit);
+    const e = this.#varint(b, start, avail, limit, this.at, max);
+    if (e < 0) return this.#result;
     this.at = e;
     return GO;
   }
@@ -291,10 +307,9 @@ class CompactScanner extends StructureScanner {
   protected header(b: Uint8Array, start: number, avail: number, limit: number): number {
     if (avail < 2) return this.short(2, limit);
     if (b[start] !== 0x82) return avail;
-    const seqEnd = this.#varint(b, start, avail, 2, 5);
-    const lenEnd = seqEnd < 0 ? seqEnd : this.#varint(b, start, avail, seqEnd, 5);
-    if (lenEnd === -2) return avail;
-    if (lenEnd === -1) return this.short(avail + 1, limit);
+    const seqEnd = this.#varint(b, start, avail, limit, 2, 5);
+    const lenEnd = seqEnd < 0 ? seqEnd : this.#varint(b, start, avail, limit, seqEnd, 5);
+    if (lenEnd < 0) return this.#result;
     const name = varint32At(b, start + seqEnd);
     if (name < 0 || name > limit) return avail;
     return this.pass(lenEnd + name, avail, limit);
@@ -309,9 +324,8 @@ class CompactScanner extends StructureScanner {
       return GO;
     }
     if (h >> 4 === 0) { // the field id follows as a varint
-      const e = this.#varint(b, start, avail, this.at + 1, 5);
-      if (e === -2) return avail;
-      if (e === -1) return this.short(avail - this.at + 1, limit);
+      const e = this.#varint(b, start, avail, limit, this.at + 1, 5);
+      if (e < 0) return this.#result;
       this.at = e;
     } else this.at += 1;
     const t = h & 0x0f;
@@ -330,9 +344,8 @@ class CompactScanner extends StructureScanner {
       case C_I64:
         return this.#passVarint(b, start, avail, limit, 10);
       case C_BINARY: {
-        const e = this.#varint(b, start, avail, this.at, 5);
-        if (e === -2) return avail;
-        if (e === -1) return this.short(avail - this.at + 1, limit);
+        const e = this.#varint(b, start, avail, limit, this.at, 5);
+        if (e < 0) return this.#result;
         const size = varint32At(b, at);
         if (size < 0 || size > limit) return avail; // the reader refuses the size
         return this.pass(e - this.at + size, avail, limit);
@@ -347,9 +360,8 @@ class CompactScanner extends StructureScanner {
         let size = b[at] >> 4;
         let n = 1;
         if (size === 15) {
-          const e = this.#varint(b, start, avail, this.at + 1, 5);
-          if (e === -2) return avail;
-          if (e === -1) return this.short(avail - this.at + 1, limit);
+          const e = this.#varint(b, start, avail, limit, this.at + 1, 5);
+          if (e < 0) return this.#result;
           size = varint32At(b, at + 1);
           if (size < 0 || size > limit) return avail;
           n = e - this.at;
@@ -361,9 +373,8 @@ class CompactScanner extends StructureScanner {
         return GO;
       }
       case C_MAP: {
-        const e = this.#varint(b, start, avail, this.at, 5);
-        if (e === -2) return avail;
-        if (e === -1) return this.short(avail - this.at + 1, limit);
+        const e = this.#varint(b, start, avail, limit, this.at, 5);
+        if (e < 0) return this.#result;
         const size = varint32At(b, at);
         if (size < 0 || size * 2 > limit) return avail;
         const n = e - this.at;
