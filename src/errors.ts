@@ -138,3 +138,13 @@ export function invalidReply(error: unknown, label: string): ThriftClientError {
   const reason = error instanceof Error ? error.message : String(error);
   return new ProtocolError(`Invalid reply from "${label}": ${reason}`, { cause: error });
 }
+
+/** The error for a reply that must be larger than `limit` bytes (`maxMessageSize`). */
+export function replyTooLarge(label: string, limit: number): ProtocolError {
+  return new ProtocolError(`Reply from "${label}" exceeds the ${limit} byte limit`);
+}
+
+/** The error for a reply whose bytes end before its message does. */
+export function truncatedReply(label: string): ProtocolError {
+  return new ProtocolError(`Truncated reply from "${label}"`);
+}

@@ -9,7 +9,7 @@ import { InputBufferUnderrunError, MessageType, type Protocol, STRUCT } from "./
 import type { Endpoint } from "./config.ts";
 import type { ConnectionKit } from "./connection_kit.ts";
 import type { Deadlines } from "./deadlines.ts";
-import { ProtocolError } from "./errors.ts";
+import { ProtocolError, replyTooLarge, truncatedReply } from "./errors.ts";
 import { type MessageScanner, NEED_MORE, newScanner, TOO_LARGE } from "./protocol/scanner.ts";
 import { ReadBuffer } from "./transport/read_buffer.ts";
 
@@ -119,14 +119,14 @@ export class ReplyReader {
       const size = scanner ? buffer.scan(scanner) : buffer.pending;
       if (size === NEED_MORE) return buffer.reserve(scanner!.wanted);
       if (size === TOO_LARGE) {
-        throw new ProtocolError(`Reply from "${label}" exceeds the ${maxMessageSize} byte limit`);
+        throw replyTooLarge(label, maxMessageSize);
       }
       scanner?.reset();
       try {
         this.#readReply(this.#protocol);
       } catch (error) {
         if (!(error instanceof InputBufferUnderrunError)) throw error;
-        throw new ProtocolError(`Truncated reply from "${label}"`);
+        throw truncatedReply(label);
       }
       if (scanner && buffer.consumed !== size) {
         throw new ProtocolError(

@@ -10,9 +10,11 @@ import {
   ConnectError,
   invalidReply,
   ProtocolError,
+  replyTooLarge,
   ThriftClientError,
   TimeoutError,
   TransportError,
+  truncatedReply,
 } from "../errors.ts";
 import { type OutgoingMessage, readingProtocol } from "../protocol.ts";
 import { NEED_MORE, newScanner, TOO_LARGE } from "../protocol/scanner.ts";
@@ -97,9 +99,7 @@ async function readBody(endpoint: Endpoint, response: Response): Promise<Uint8Ar
   for await (const chunk of response.body ?? []) {
     size += chunk.length;
     if (size > limit) { // leaving the loop cancels the body
-      throw new ProtocolError(
-        `Reply from "${endpoint.label}" exceeds the ${limit} byte limit`,
-      );
+      throw replyTooLarge(endpoint.label, limit);
     }
     chunks.push(chunk);
   }
@@ -117,19 +117,15 @@ function checkReply(endpoint: Endpoint, message: OutgoingMessage, body: Uint8Arr
   const buffer = new ReadBuffer(endpoint.maxMessageSize);
   buffer.append(body);
   const size = buffer.scan(newScanner(endpoint.protocol));
-  if (size === NEED_MORE) throw new ProtocolError(`Truncated reply from "${label}"`);
-  if (size === TOO_LARGE) {
-    throw new ProtocolError(
-      `Reply from "${label}" exceeds the ${endpoint.maxMessageSize} byte limit`,
-    );
-  }
+  if (size === NEED_MORE) throw truncatedReply(label);
+  if (size === TOO_LARGE) throw replyTooLarge(label, endpoint.maxMessageSize);
   const protocol = new (readingProtocol(endpoint.protocol, "Int64"))(buffer);
   let header: MessageHeader;
   try {
     header = protocol.readMessageBegin();
   } catch (error) {
     if (error instanceof InputBufferUnderrunError) {
-      throw new ProtocolError(`Truncated reply from "${label}"`);
+      throw truncatedReply(label);
     }
     throw invalidReply(error, label);
   }
