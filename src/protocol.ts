@@ -10,7 +10,7 @@ import type { ProtocolName } from "./config.ts";
 import { TBinaryProtocol } from "./protocol/binary.ts";
 import { TCompactProtocol } from "./protocol/compact.ts";
 import { TJSONProtocol } from "./protocol/json.ts";
-import { WriteBuffer } from "./protocol/write_buffer.ts";
+import { WriteBuffer } from "./transport/write_buffer.ts";
 import { type Int64Maker, makeBigint } from "./protocol/_values.ts";
 
 /** What the connection learns about each outgoing message. */

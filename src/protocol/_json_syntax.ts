@@ -10,7 +10,7 @@ import { ProtocolError } from "../errors.ts";
 import { InputBufferUnderrunError } from "../_thrift.ts";
 import type { ReadBuffer } from "../transport/read_buffer.ts";
 import { unescapeJSON, writeBase64, writeJSONString } from "./_json_text.ts";
-import type { WriteBuffer } from "./write_buffer.ts";
+import type { WriteBuffer } from "../transport/write_buffer.ts";
 
 const QUOTE = 0x22;
 const COMMA = 0x2c;

@@ -6,7 +6,7 @@
  */
 import { Buffer } from "node:buffer";
 import { ProtocolError } from "../errors.ts";
-import type { WriteBuffer } from "./write_buffer.ts";
+import type { WriteBuffer } from "../transport/write_buffer.ts";
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;

@@ -9,7 +9,7 @@ import { ProtocolError } from "../errors.ts";
 import type { MessageHeader } from "../_thrift.ts";
 import type { ReadBuffer } from "../transport/read_buffer.ts";
 import { checkSize, type Int64Maker, makeInt64, skipValue, T, WriteContext } from "./_values.ts";
-import { WriteBuffer } from "./write_buffer.ts";
+import { WriteBuffer } from "../transport/write_buffer.ts";
 
 const VERSION_1 = 0x80010000 | 0;
 const NO_FIELD = { fname: null, ftype: T.STOP, fid: 0 };

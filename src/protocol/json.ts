@@ -13,7 +13,7 @@ import type { ReadBuffer } from "../transport/read_buffer.ts";
 import { JSONReader, JSONWriter } from "./_json_syntax.ts";
 import { decodeBase64, decodeUuid } from "./_json_text.ts";
 import { checkSize, type Int64Maker, makeInt64, skipValue, T, WriteContext } from "./_values.ts";
-import { WriteBuffer } from "./write_buffer.ts";
+import { WriteBuffer } from "../transport/write_buffer.ts";
 
 const VERSION = 1;
 const NO_FIELD = { fname: null, ftype: T.STOP, fid: 0 };

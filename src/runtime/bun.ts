@@ -16,6 +16,7 @@ import type {
   TlsSettings,
 } from "../transport/byte_stream.ts";
 import { concatChunks } from "../transport/bytes.ts";
+import { WriteBuffer } from "../transport/write_buffer.ts";
 import { bareHost, connectError, streamError } from "./_errors.ts";
 import {
   bunConnect,
@@ -25,9 +26,6 @@ import {
   bunTls,
   peerProblem,
 } from "./bun_api.ts";
-
-/** A batch buffer above this size is dropped after a batch that used little of it. */
-const LARGE = 1024 * 1024;
 
 async function dial(
   target: DialTarget,
@@ -40,8 +38,7 @@ async function dial(
     let socket: BunSocket | undefined;
     let pending: Uint8Array[] = []; // bytes Bun did not take yet, sent on `drain`, in order
     // writes after the first of this tick, copied into one reused buffer and sent together
-    let batch = new Uint8Array(4096);
-    let batched = 0;
+    const batch = new WriteBuffer();
     let batching = false;
     let ending = false;
     const { promise: gone, resolve: markGone } = Promise.withResolvers<void>();
@@ -62,7 +59,7 @@ async function dial(
       if (state !== "open") return;
       state = "closed";
       pending = [];
-      batched = 0;
+      batch.pos = 0;
       socket?.end(); // Bun closes the descriptor after the FIN, without waiting for the peer
       handlers.onClose(error);
       markGone();
@@ -77,28 +74,19 @@ async function dial(
     // A socket write costs microseconds in Bun: a pipeline's messages go out in one write.
     const writeBatch = (): void => {
       batching = false;
-      if (state !== "open" || !socket || batched === 0) return;
-      const chunk = batch.subarray(0, batched);
-      batched = 0;
+      if (state !== "open" || !socket || batch.pos === 0) return;
+      const chunk = batch.bytes.subarray(0, batch.pos);
+      batch.pos = 0;
+      batch.shrink(chunk.length);
       if (pending.length > 0) return void pending.push(chunk.slice());
       const written = Math.max(socket.write(chunk), 0);
       if (written < chunk.length) pending.push(chunk.slice(written)); // `batch` is reused
-      if (batch.length > LARGE && chunk.length < batch.length / 8) batch = new Uint8Array(4096);
     };
     const stream: ByteStream = {
       write(bytes: Uint8Array): void {
         if (state !== "open" || ending || !socket || bytes.length === 0) return;
         if (pending.length > 0) return void pending.push(bytes.slice());
-        if (batching) {
-          if (batched + bytes.length > batch.length) {
-            const grown = new Uint8Array(Math.max(batched + bytes.length, batch.length * 2));
-            grown.set(batch.subarray(0, batched));
-            batch = grown;
-          }
-          batch.set(bytes, batched);
-          batched += bytes.length;
-          return;
-        }
+        if (batching) return batch.put(bytes);
         batching = true; // the first write of a tick goes out at once, the rest together
         queueMicrotask(writeBatch);
         const written = Math.max(socket.write(bytes), 0);

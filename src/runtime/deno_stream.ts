@@ -4,12 +4,11 @@
  * @module
  */
 import type { ByteStream, DialTarget, StreamHandlers } from "../transport/byte_stream.ts";
+import { WriteBuffer } from "../transport/write_buffer.ts";
 import { streamError } from "./_errors.ts";
 
 /** Bytes asked for per read, into one buffer reused for every read. */
 const READ_SIZE = 64 * 1024;
-/** A write buffer above this size is dropped after a batch that used little of it. */
-const LARGE = 1024 * 1024;
 
 /** Closes a conn that may be closed already. */
 export function safeClose(conn: Deno.Conn): void {
@@ -28,16 +27,15 @@ export function denoStream(
   let ending = false;
   // Bytes to write gather in `next` while `sending` is being written; the two swap, so a
   // steady stream of messages is copied once into reused memory, never allocated per write.
-  let next = new Uint8Array(4096);
-  let sending = new Uint8Array(4096);
-  let queued = 0;
+  let next = new WriteBuffer();
+  let sending = new WriteBuffer();
   let writing = false;
   let written: Promise<void> = Promise.resolve();
   const { promise: gone, resolve: markGone } = Promise.withResolvers<void>();
   const finish = (error?: Error): void => {
     if (closed) return;
     closed = true;
-    queued = 0;
+    next.pos = 0;
     safeClose(conn);
     handlers.onClose(error);
     markGone();
@@ -61,14 +59,14 @@ export function denoStream(
   // One writer at a time; conn.write may write part of a chunk, and queued bytes coalesce.
   const pump = async (): Promise<void> => {
     try {
-      while (queued > 0 && !closed) {
+      while (next.pos > 0 && !closed) {
         [sending, next] = [next, sending];
-        const size = queued;
-        queued = 0;
+        const size = sending.pos;
+        sending.pos = 0;
         for (let off = 0; off < size && !closed;) {
-          off += await conn.write(sending.subarray(off, size));
+          off += await conn.write(sending.bytes.subarray(off, size));
         }
-        if (sending.length > LARGE && size < sending.length / 8) sending = new Uint8Array(4096);
+        sending.shrink(size);
       }
     } catch (error) {
       if (!closed) finish(streamError(target, "write to", error));
@@ -88,13 +86,7 @@ export function denoStream(
   return {
     write(bytes: Uint8Array): void {
       if (closed || ending || bytes.length === 0) return;
-      if (queued + bytes.length > next.length) { // the caller may reuse its buffer: copy
-        const grown = new Uint8Array(Math.max(queued + bytes.length, next.length * 2));
-        grown.set(next.subarray(0, queued));
-        next = grown;
-      }
-      next.set(bytes, queued);
-      queued += bytes.length;
+      next.put(bytes); // the caller may reuse its buffer: copy
       if (!writing) {
         writing = true;
         written = pump();

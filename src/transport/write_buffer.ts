@@ -1,12 +1,13 @@
 /**
- * One growable byte buffer the protocols write a message into, reused across messages.
+ * One growable byte buffer, reused across messages: the protocols write each message into
+ * one, and the runtime adapters gather the bytes of pending writes in them.
  *
  * @module
  */
 
 const encoder = new TextEncoder();
 
-/** A growable output buffer: protocols write at `pos`, after `ensure()`. */
+/** A growable output buffer: writers write at `pos`, after `ensure()`. */
 export class WriteBuffer {
   /** The bytes; replaced when it grows, so read it after `ensure()`. */
   bytes: Uint8Array = new Uint8Array(1024);
