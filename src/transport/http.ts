@@ -115,7 +115,7 @@ async function readBody(endpoint: Endpoint, response: Response): Promise<Uint8Ar
 function checkReply(endpoint: Endpoint, message: OutgoingMessage, body: Uint8Array): void {
   const label = endpoint.label;
   const buffer = new ReadBuffer(endpoint.maxMessageSize);
-  buffer.append(body);
+  buffer.adopt(body); // only read: the reply reader adopts the same bytes next
   const size = buffer.scan(newScanner(endpoint.protocol));
   if (size === NEED_MORE) throw truncatedReply(label);
   if (size === TOO_LARGE) throw replyTooLarge(label, endpoint.maxMessageSize);
