@@ -1,5 +1,5 @@
 /**
- * The inbound buffer npm `thrift` protocols read replies from.
+ * The inbound buffer the protocols read replies from.
  *
  * Bytes are appended as they arrive; a reader parses a whole message (its end found by a
  * scanner, or given by a frame) and commits it.
@@ -18,7 +18,7 @@ const LEND_SIZE = 64 * 1024;
 /** Room kept past a reserved message, for the fields after a large value. */
 const SLACK = 4096;
 
-/** Accumulates inbound bytes and serves the read calls of npm `thrift` protocols. */
+/** Accumulates inbound bytes and serves the protocols' read calls. */
 export class ReadBuffer {
   #buf: Buffer = EMPTY; // grown on the first append: a pooled connection's is often small
   #start = 0; // first byte of the message being read
@@ -54,8 +54,8 @@ export class ReadBuffer {
   }
 
   /**
-   * Takes a whole message (a frame) as the buffer's own bytes when nothing else is pending:
-   * no copy. The caller gives up the chunk.
+   * Takes a whole message (a frame, a body) as the buffer's own bytes when nothing else is
+   * pending: no copy. The buffer never writes into them; the caller must not either.
    */
   adopt(chunk: Uint8Array): void {
     if (this.#end > this.#start) return this.append(chunk);
@@ -153,7 +153,7 @@ export class ReadBuffer {
     return this.#buf.toString("utf8", at, at + length);
   }
 
-  /** Exposes the buffer for the JSON protocol's scanner. */
+  /** Exposes the buffer for the JSON protocol's reader, which walks the bytes itself. */
   borrow(): { buf: Buffer; readIndex: number; writeIndex: number } {
     return { buf: this.#buf, readIndex: this.#pos, writeIndex: this.#end };
   }
