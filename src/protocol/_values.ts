@@ -120,18 +120,13 @@ export class WriteContext {
       if (!Number.isSafeInteger(value)) {
         throw this.range("i64", value, "a safe integer, a bigint or an Int64");
       }
-      const hi = Math.floor(value / 4294967296);
-      out[0] = hi;
-      out[1] = value - hi * 4294967296;
-      return;
+      return splitI64(value, out);
     }
     if (typeof value === "bigint") {
       if (BigInt.asIntN(64, value) !== value) {
         throw this.range("i64", value, "a bigint in -2^63..2^63-1");
       }
-      out[0] = Number(value >> 32n);
-      out[1] = Number(value & 0xffffffffn);
-      return;
+      return splitI64(value, out);
     }
     const shaped = value as { buffer?: unknown; offset?: unknown } | null | undefined;
     const buffer = shaped?.buffer;
@@ -155,6 +150,21 @@ function describe(value: unknown): string {
   if (typeof value === "bigint") return `${value}n`;
   if (value === null || typeof value !== "object") return String(value);
   return value.constructor?.name ?? "object";
+}
+
+/**
+ * Splits a safe integer, or a bigint in -2^63..2^63-1, into its high and low 32 bits, written
+ * into `out[0]`, `out[1]`.
+ */
+export function splitI64(value: number | bigint, out: Int32Array): void {
+  if (typeof value === "number") {
+    const hi = Math.floor(value / 4294967296);
+    out[0] = hi;
+    out[1] = value - hi * 4294967296;
+  } else {
+    out[0] = Number(value >> 32n);
+    out[1] = Number(value & 0xffffffffn);
+  }
 }
 
 /** Builds the value of an i64 read from its high (signed) and low 32 bits. */

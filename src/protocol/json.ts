@@ -12,7 +12,16 @@ import type { MessageHeader } from "../_thrift.ts";
 import type { ReadBuffer } from "../transport/read_buffer.ts";
 import { JSONReader, JSONWriter } from "./_json_syntax.ts";
 import { decodeBase64, decodeUuid } from "./_json_text.ts";
-import { checkSize, type Int64Maker, makeInt64, skipValue, T, WriteContext } from "./_values.ts";
+import {
+  checkSize,
+  type Int64Maker,
+  makeBigint,
+  makeInt64,
+  skipValue,
+  splitI64,
+  T,
+  WriteContext,
+} from "./_values.ts";
 import { WriteBuffer } from "../transport/write_buffer.ts";
 
 const VERSION = 1;
@@ -200,7 +209,7 @@ export class TJSONProtocol {
     this.#w.number(
       hi >= -0x200000 && hi < 0x200000 // within ±2^53: exact as a number
         ? String(hi * 4294967296 + lo)
-        : String((BigInt(hi) << 32n) + BigInt(lo)),
+        : String(makeBigint(hi, lo)),
     );
   }
 
@@ -348,14 +357,12 @@ export class TJSONProtocol {
   /** Reads an i64 (a node-int64 `Int64` unless made with another `int64`). */
   readI64(): unknown {
     const v = this.#r.integer();
-    if (typeof v === "number") {
-      const hi = Math.floor(v / 4294967296);
-      return this.#int64(hi, v - hi * 4294967296);
-    }
-    if (BigInt.asIntN(64, v) !== v) {
+    if (typeof v === "bigint" && BigInt.asIntN(64, v) !== v) {
       throw new ProtocolError(`Invalid reply: i64 ${v} is out of range`);
     }
-    return this.#int64(Number(v >> 32n), Number(v & 0xffffffffn));
+    const parts = this.#i64;
+    splitI64(v, parts);
+    return this.#int64(parts[0], parts[1]);
   }
 
   /** Reads a double. */
