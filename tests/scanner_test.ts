@@ -208,9 +208,13 @@ test("a bad size in an unframed reply fails the call at once, not at its timeout
   }
 });
 
+/** A repeatable random number generator in [0, 1): the same mutations on every run. */
+function seeded(seed: number): () => number {
+  return () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+}
+
 test("mutated messages: the scanner always answers sanely, whole or byte by byte", () => {
-  let seed = 7;
-  const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const random = seeded(7);
   for (const protocol of ["BINARY", "COMPACT", "JSON"]) {
     const valid = nestedReply(protocol, sample(4));
     for (let round = 0; round < 300; round++) {
@@ -243,8 +247,7 @@ test(
   "mutated replies from a server: every call settles, with a result or a clear error",
   T,
   async () => {
-    let seed = 11;
-    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const random = seeded(11);
     for (const protocol of ["BINARY", "COMPACT", "JSON"]) {
       const valid = nestedReply(protocol, sample(3));
       for (let round = 0; round < 20; round++) {
