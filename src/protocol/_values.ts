@@ -175,12 +175,29 @@ export function makeBigint(hi: number, lo: number): bigint {
   return (BigInt(hi | 0) << 32n) | BigInt(lo >>> 0);
 }
 
-/** Builds a node-int64 `Int64` from its high and low 32 bits. */
+type Int64Instance = { buffer: Uint8Array; offset: number };
+const Int64Base = Int64 as unknown as new (buffer: Uint8Array) => Int64Instance;
+
+/**
+ * node-int64's `Int64` whose text is its exact value: node-int64 prints `"Infinity"` past
+ * 2^53, so a `map<i64, V>` key (the generated code stores `map[key]`) would lose its value
+ * and two such keys would collide. Everything else is node-int64's, `valueOf` included.
+ */
+class ExactInt64 extends Int64Base {
+  /** The exact value in `radix` (10 by default), e.g. `"-9223372036854775808"`. */
+  override toString(radix = 10): string {
+    const { buffer, offset } = this;
+    const view = new DataView(buffer.buffer, buffer.byteOffset + offset, 8);
+    return view.getBigInt64(0).toString(radix);
+  }
+}
+
+/** Builds a node-int64 `Int64` (that prints its exact value) from its high and low 32 bits. */
 export function makeInt64(hi: number, lo: number): unknown {
   const buffer = Buffer.allocUnsafe(8);
   buffer.writeInt32BE(hi | 0, 0);
   buffer.writeInt32BE(lo | 0, 4);
-  return new Int64(buffer);
+  return new ExactInt64(buffer);
 }
 
 /** Refuses a negative size, or one whose smallest encoding exceeds `limit` bytes. */

@@ -63,6 +63,8 @@ export interface CalculatorClient {
   echoString(s: string): Promise<string>;
   /** Calls `echoI64`. */
   echoI64(v: I64In): Promise<I64>;
+  /** Calls `echoI64Map`. */
+  echoI64Map(m: Record<string, string>): Promise<Record<string, string>>;
   /** Calls `echoBinary`. */
   echoBinary(b: Buffer): Promise<Buffer>;
   /** Calls `echoNested`. */

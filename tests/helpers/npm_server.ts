@@ -80,6 +80,9 @@ export const calculatorHandler = (
   echoI64(v: unknown): unknown {
     return v;
   },
+  echoI64Map(m: unknown): unknown {
+    return m;
+  },
   echoBinary(b: Uint8Array): Uint8Array {
     return b;
   },

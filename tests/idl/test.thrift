@@ -26,6 +26,8 @@ service Calculator {
   i32 add(1: i32 a, 2: i32 b)
   string echoString(1: string s)
   i64 echoI64(1: i64 v)
+  // Answers the map it got: i64 keys must survive both ways.
+  map<i64, string> echoI64Map(1: map<i64, string> m)
   binary echoBinary(1: binary b)
   Nested echoNested(1: Nested n)
   // Throws NotFound with the given message and code 404.

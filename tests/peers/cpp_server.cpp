@@ -77,6 +77,9 @@ class Handler : public CalculatorIf, public GreeterIf {
   }
   void echoString(std::string& out, const std::string& s) override { out = s; }
   int64_t echoI64(const int64_t v) override { return v; }
+  void echoI64Map(std::map<int64_t, std::string>& out, const std::map<int64_t, std::string>& m) override {
+    out = m;
+  }
   void echoBinary(std::string& out, const std::string& b) override { out = b; }
   void echoNested(Nested& out, const Nested& n) override { out = n; }
   void fail(const std::string& message) override {

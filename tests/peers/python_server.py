@@ -82,7 +82,7 @@ class Handler:
     def echoString(self, value):
         return value
 
-    echoI64 = echoBinary = echoNested = echoString
+    echoI64 = echoI64Map = echoBinary = echoNested = echoString
 
     def fail(self, message):
         raise self.ttypes.NotFound(message=message, code=404)

@@ -338,6 +338,146 @@ const Calculator_echoI64_result = class {
   }
 
 };
+const Calculator_echoI64Map_args = class {
+  constructor(args) {
+    this.m = null;
+    if (args) {
+      if (args.m !== undefined && args.m !== null) {
+        this.m = Thrift.copyMap(args.m, [null]);
+      }
+    }
+  }
+
+  read (input) {
+    input.readStructBegin();
+    while (true) {
+      const ret = input.readFieldBegin();
+      const ftype = ret.ftype;
+      const fid = ret.fid;
+      if (ftype == Thrift.Type.STOP) {
+        break;
+      }
+      switch (fid) {
+        case 1:
+        if (ftype == Thrift.Type.MAP) {
+          this.m = {};
+          const _rtmp318 = input.readMapBegin();
+          const _size17 = _rtmp318.size || 0;
+          for (let _i19 = 0; _i19 < _size17; ++_i19) {
+            let key20 = null;
+            let val21 = null;
+            key20 = input.readI64();
+            val21 = input.readString();
+            this.m[key20] = val21;
+          }
+          input.readMapEnd();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 0:
+          input.skip(ftype);
+          break;
+        default:
+          input.skip(ftype);
+      }
+      input.readFieldEnd();
+    }
+    input.readStructEnd();
+    return;
+  }
+
+  write (output) {
+    output.writeStructBegin('Calculator_echoI64Map_args');
+    if (this.m !== null && this.m !== undefined) {
+      output.writeFieldBegin('m', Thrift.Type.MAP, 1);
+      output.writeMapBegin(Thrift.Type.I64, Thrift.Type.STRING, Thrift.objectLength(this.m));
+      for (let kiter22 in this.m) {
+        if (this.m.hasOwnProperty(kiter22)) {
+          let viter23 = this.m[kiter22];
+          output.writeI64(kiter22);
+          output.writeString(viter23);
+        }
+      }
+      output.writeMapEnd();
+      output.writeFieldEnd();
+    }
+    output.writeFieldStop();
+    output.writeStructEnd();
+    return;
+  }
+
+};
+const Calculator_echoI64Map_result = class {
+  constructor(args) {
+    this.success = null;
+    if (args) {
+      if (args.success !== undefined && args.success !== null) {
+        this.success = Thrift.copyMap(args.success, [null]);
+      }
+    }
+  }
+
+  read (input) {
+    input.readStructBegin();
+    while (true) {
+      const ret = input.readFieldBegin();
+      const ftype = ret.ftype;
+      const fid = ret.fid;
+      if (ftype == Thrift.Type.STOP) {
+        break;
+      }
+      switch (fid) {
+        case 0:
+        if (ftype == Thrift.Type.MAP) {
+          this.success = {};
+          const _rtmp325 = input.readMapBegin();
+          const _size24 = _rtmp325.size || 0;
+          for (let _i26 = 0; _i26 < _size24; ++_i26) {
+            let key27 = null;
+            let val28 = null;
+            key27 = input.readI64();
+            val28 = input.readString();
+            this.success[key27] = val28;
+          }
+          input.readMapEnd();
+        } else {
+          input.skip(ftype);
+        }
+        break;
+        case 0:
+          input.skip(ftype);
+          break;
+        default:
+          input.skip(ftype);
+      }
+      input.readFieldEnd();
+    }
+    input.readStructEnd();
+    return;
+  }
+
+  write (output) {
+    output.writeStructBegin('Calculator_echoI64Map_result');
+    if (this.success !== null && this.success !== undefined) {
+      output.writeFieldBegin('success', Thrift.Type.MAP, 0);
+      output.writeMapBegin(Thrift.Type.I64, Thrift.Type.STRING, Thrift.objectLength(this.success));
+      for (let kiter29 in this.success) {
+        if (this.success.hasOwnProperty(kiter29)) {
+          let viter30 = this.success[kiter29];
+          output.writeI64(kiter29);
+          output.writeString(viter30);
+        }
+      }
+      output.writeMapEnd();
+      output.writeFieldEnd();
+    }
+    output.writeFieldStop();
+    output.writeStructEnd();
+    return;
+  }
+
+};
 const Calculator_echoBinary_args = class {
   constructor(args) {
     this.b = null;
@@ -944,12 +1084,12 @@ const Calculator_notified_result = class {
         case 0:
         if (ftype == Thrift.Type.LIST) {
           this.success = [];
-          const _rtmp318 = input.readListBegin();
-          const _size17 = _rtmp318.size || 0;
-          for (let _i19 = 0; _i19 < _size17; ++_i19) {
-            let elem20 = null;
-            elem20 = input.readString();
-            this.success.push(elem20);
+          const _rtmp332 = input.readListBegin();
+          const _size31 = _rtmp332.size || 0;
+          for (let _i33 = 0; _i33 < _size31; ++_i33) {
+            let elem34 = null;
+            elem34 = input.readString();
+            this.success.push(elem34);
           }
           input.readListEnd();
         } else {
@@ -973,10 +1113,10 @@ const Calculator_notified_result = class {
     if (this.success !== null && this.success !== undefined) {
       output.writeFieldBegin('success', Thrift.Type.LIST, 0);
       output.writeListBegin(Thrift.Type.STRING, this.success.length);
-      for (let iter21 in this.success) {
-        if (this.success.hasOwnProperty(iter21)) {
-          iter21 = this.success[iter21];
-          output.writeString(iter21);
+      for (let iter35 in this.success) {
+        if (this.success.hasOwnProperty(iter35)) {
+          iter35 = this.success[iter35];
+          output.writeString(iter35);
         }
       }
       output.writeListEnd();
@@ -1254,6 +1394,57 @@ const CalculatorClient = exports.Client = class CalculatorClient {
       return callback(null, result.success);
     }
     return callback('echoI64 failed: unknown result');
+  }
+
+  echoI64Map (m) {
+    this._seqid = this.new_seqid();
+    const self = this;
+    return new Promise((resolve, reject) => {
+      self._reqs[self.seqid()] = (error, result) => {
+        return error ? reject(error) : resolve(result);
+      };
+      self.send_echoI64Map(m);
+    });
+  }
+
+  send_echoI64Map (m) {
+    const output = new this.pClass(this.output);
+    const params = {
+      m: m
+    };
+    const args = new Calculator_echoI64Map_args(params);
+    try {
+      output.writeMessageBegin('echoI64Map', Thrift.MessageType.CALL, this.seqid());
+      args.write(output);
+      output.writeMessageEnd();
+      return this.output.flush();
+    }
+    catch (e) {
+      delete this._reqs[this.seqid()];
+      if (typeof output.reset === 'function') {
+        output.reset();
+      }
+      throw e;
+    }
+  }
+
+  recv_echoI64Map (input, mtype, rseqid) {
+    const callback = this._reqs[rseqid] || function() {};
+    delete this._reqs[rseqid];
+    if (mtype == Thrift.MessageType.EXCEPTION) {
+      const x = new Thrift.TApplicationException();
+      x.read(input);
+      input.readMessageEnd();
+      return callback(x);
+    }
+    const result = new Calculator_echoI64Map_result();
+    result.read(input);
+    input.readMessageEnd();
+
+    if (null !== result.success) {
+      return callback(null, result.success);
+    }
+    return callback('echoI64Map failed: unknown result');
   }
 
   echoBinary (b) {
@@ -1762,6 +1953,43 @@ const CalculatorProcessor = exports.Processor = class CalculatorProcessor {
         } else {
           result_obj = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
           output.writeMessageBegin("echoI64", Thrift.MessageType.EXCEPTION, seqid);
+        }
+        result_obj.write(output);
+        output.writeMessageEnd();
+        output.flush();
+      });
+    }
+  }
+  process_echoI64Map (seqid, input, output) {
+    const args = new Calculator_echoI64Map_args();
+    args.read(input);
+    input.readMessageEnd();
+    if (this._handler.echoI64Map.length === 1) {
+      Promise.resolve(this._handler.echoI64Map.bind(this._handler)(
+        args.m
+      )).then(result => {
+        const result_obj = new Calculator_echoI64Map_result({success: result});
+        output.writeMessageBegin("echoI64Map", Thrift.MessageType.REPLY, seqid);
+        result_obj.write(output);
+        output.writeMessageEnd();
+        output.flush();
+      }).catch(err => {
+        let result;
+        result = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+        output.writeMessageBegin("echoI64Map", Thrift.MessageType.EXCEPTION, seqid);
+        result.write(output);
+        output.writeMessageEnd();
+        output.flush();
+      });
+    } else {
+      this._handler.echoI64Map(args.m, (err, result) => {
+        let result_obj;
+        if ((err === null || typeof err === 'undefined')) {
+          result_obj = new Calculator_echoI64Map_result((err !== null || typeof err === 'undefined') ? err : {success: result});
+          output.writeMessageBegin("echoI64Map", Thrift.MessageType.REPLY, seqid);
+        } else {
+          result_obj = new Thrift.TApplicationException(Thrift.TApplicationExceptionType.UNKNOWN, err.message);
+          output.writeMessageBegin("echoI64Map", Thrift.MessageType.EXCEPTION, seqid);
         }
         result_obj.write(output);
         output.writeMessageEnd();
