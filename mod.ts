@@ -23,6 +23,7 @@
  */
 export { ThriftClient } from "./src/client.ts";
 export { Connection } from "./src/connection.ts";
+export { jsonReplacer } from "./src/json_replacer.ts";
 export type { Caller, CallOptions, ServiceClientClass } from "./src/connection_kit.ts";
 export type { PoolStats } from "./src/pool.ts";
 export type {
