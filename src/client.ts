@@ -241,16 +241,18 @@ export class ThriftClient<C> {
    * the handler) and is released when it settles; inside, `thrift.client` uses it.
    *
    * @param handler A `Request -> Response` handler (Deno.serve, Bun.serve's fetch, ...).
-   * @param options `timeout`: the default deadline of each call the handler makes.
+   * @param options `timeout`: the default deadline of each call the handler makes;
+   *   `lazy`: open the connection at the handler's first call instead of before it runs
+   *   (routes without calls never touch the backend; a dead backend fails that call).
    * @returns A handler with the same parameters, declaring at least one (so Deno.serve
    *   passes the `Request`, whose signal cancels the calls when the client goes away).
    */
   autoconnect<A extends unknown[], R>(
     handler: (...args: A) => R,
-    options: { timeout?: number } = {},
+    options: { timeout?: number; lazy?: boolean } = {},
   ): (...args: A) => Promise<Awaited<R>> {
     const run = (thisArg: unknown, args: A) =>
-      this.#withConnection(handler, thisArg, args, options.timeout);
+      this.#withConnection(handler, thisArg, args, options);
     const wrapped = function (this: unknown, ...args: A): Promise<Awaited<R>> {
       return run(this, args);
     };
@@ -261,7 +263,7 @@ export class ThriftClient<C> {
     handler: (...args: A) => R,
     thisArg: unknown,
     args: A,
-    timeout: number | undefined,
+    { timeout, lazy }: { timeout?: number; lazy?: boolean },
   ): Promise<Awaited<R>> {
     const connection = this.#newConnection(timeout);
     // The client going away aborts the calls in flight, but only while the handler runs:
@@ -269,7 +271,7 @@ export class ThriftClient<C> {
     const request = args[0] instanceof Request ? args[0] : undefined;
     let unwatch = () => {};
     try {
-      await connection.open();
+      if (!lazy) await connection.open(); // else the first call opens it
       if (request) unwatch = this.#requests.watch(request, connection);
       return await runScoped(this, connection, () => handler.apply(thisArg, args));
     } finally {

@@ -105,6 +105,40 @@ describe("autoconnect", () => {
     },
   );
 
+  it("lazy: routes without calls never touch the backend; the first call opens", T, async () => {
+    await using backend = await startNpmServer();
+    const thrift = new ThriftClient(Calculator.Client, { transport: backend.url });
+    await using app = serve(thrift.autoconnect(async (request: Request) => {
+      if (new URL(request.url).pathname === "/health") return new Response("ok");
+      return new Response(String(await thrift.client.add(1, 2) + await thrift.client.add(3, 4)));
+    }, { lazy: true }));
+    for (let i = 0; i < 3; i++) assert.equal(await (await fetch(`${app.url}/health`)).text(), "ok");
+    assert.equal(backend.totalConnections(), 0);
+    assert.equal(await (await fetch(`${app.url}/sum`)).text(), "10");
+    await backend.waitForConnections(0);
+    assert.equal(backend.totalConnections(), 1); // both calls on the request's one connection
+  });
+
+  it("lazy: a dead backend fails the call with ConnectError, other routes answer", T, async () => {
+    const thrift = new ThriftClient(Calculator.Client, {
+      transport: "unix:/nonexistent/backend.sock",
+    });
+    await using app = serve(thrift.autoconnect(async (request: Request) => {
+      if (new URL(request.url).pathname === "/health") return new Response("ok");
+      try {
+        return new Response(String(await thrift.client.add(1, 2)));
+      } catch (error) {
+        return new Response((error as Error).name, { status: 503 });
+      }
+    }, { lazy: true }));
+    const health = await fetch(`${app.url}/health`);
+    assert.equal(health.status, 200);
+    assert.equal(await health.text(), "ok");
+    const sum = await fetch(`${app.url}/sum`);
+    assert.equal(sum.status, 503);
+    assert.equal(await sum.text(), "ConnectError");
+  });
+
   it("a client that goes away aborts the Thrift calls of its request", T, async () => {
     await using backend = await startNpmServer();
     const thrift = new ThriftClient(Calculator.Client, { transport: backend.url });
