@@ -26,6 +26,7 @@ export { Connection } from "./src/connection.ts";
 export { jsonReplacer } from "./src/json_replacer.ts";
 export type { Caller, CallOptions, ServiceClientClass } from "./src/connection_kit.ts";
 export type { PoolStats } from "./src/pool.ts";
+export type { CallHook, HookCall } from "./src/telemetry.ts";
 export type {
   CallInfo,
   EnvRecord,

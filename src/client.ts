@@ -19,6 +19,7 @@ import type {
   CallOptions,
   ConnectionHooks,
   ConnectionKit,
+  SendOptions,
   ServiceClientClass,
 } from "./connection_kit.ts";
 import { ClosedError } from "./errors.ts";
@@ -26,15 +27,26 @@ import { Pool, type PoolStats } from "./pool.ts";
 import { readingProtocol, writingProtocol } from "./protocol.ts";
 import { abortOn, RequestWatch } from "./request_watch.ts";
 import { runtime } from "./runtime/detect.ts";
+import { CallRunner } from "./telemetry.ts";
 import { channelOpener } from "./transport/open_channel.ts";
 import { enterScope, leaveScope, runScoped, scoped } from "./scope.ts";
 
 const SKIPPED = /^(constructor|seqid|new_seqid|send_.*|recv_.*)$/;
 
-/** Builds, once per client class, a factory of objects whose methods go through a caller. */
+/** What a facade's methods call through. */
+interface Facade {
+  readonly caller: Caller;
+  readonly options: CallOptions | undefined;
+}
+
+/**
+ * Builds, once per client class, a factory of objects whose methods go through a caller,
+ * each call through the runner (hooks, headers, telemetry) when anything observes it.
+ */
 function facadeFor(
   ServiceClient: ServiceClientClass<unknown>,
-): (caller: Caller) => unknown {
+  runner: CallRunner,
+): (caller: Caller, options?: CallOptions) => unknown {
   const proto: Record<string, unknown> = {};
   for (
     let p = ServiceClient.prototype;
@@ -45,12 +57,14 @@ function facadeFor(
       if (SKIPPED.test(name) || name in proto) continue;
       const generated: unknown = Object.getOwnPropertyDescriptor(p, name)?.value;
       if (typeof generated !== "function") continue;
-      proto[name] = withArity(function (this: { caller: Caller }, ...args: unknown[]) {
-        return this.caller.call(name, args);
+      proto[name] = withArity(function (this: Facade, ...args: unknown[]) {
+        const { caller, options } = this;
+        if (!runner.observes(options)) return caller.call(name, args, options);
+        return runner.run(name, args, options, (sent) => caller.call(name, args, sent));
       }, generated.length);
     }
   }
-  return (caller) => Object.assign(Object.create(proto), { caller });
+  return (caller, options) => Object.assign(Object.create(proto), { caller, options });
 }
 
 /**
@@ -120,13 +134,21 @@ export class ThriftClient<C> {
       ServiceClient,
       writer: writingProtocol(endpoint.protocol, endpoint.service),
       reader: readingProtocol(endpoint.protocol, endpoint.int64),
-      facade: facadeFor(ServiceClient),
+      facade: facadeFor(
+        ServiceClient,
+        new CallRunner({
+          hooks: endpoint.hooks,
+          headers: endpoint.headers,
+          service: endpoint.service ?? ServiceClient.name.replace(/Client$/, ""),
+          endpoint: endpoint.label,
+        }),
+      ),
     };
     this.alwaysConnect = endpoint.alwaysConnect;
     this.url = endpoint.label;
     this.transport = newConnection<C>(this.#kit);
     this.client = this.#kit.facade({
-      call: (method, args) => this.#route(method, args),
+      call: (method, args, options) => this.#route(method, args, options),
     }) as C;
   }
 
@@ -143,7 +165,7 @@ export class ThriftClient<C> {
    * A client for one call with its own deadline or signal, on the connection in scope.
    *
    * @param options `timeout` wins over the scope's; aborting `signal` rejects the call with
-   *   `signal.reason`.
+   *   `signal.reason`; `headers` go with the call (HTTP headers, THeader info headers).
    * @returns An object whose `client` makes calls with these options.
    *
    * @example A shorter deadline for one call
@@ -152,7 +174,9 @@ export class ThriftClient<C> {
    * ```
    */
   with(options: CallOptions): { readonly client: C } {
-    return { client: this.#kit.facade({ call: (m, a) => this.#route(m, a, options) }) as C };
+    return {
+      client: this.#kit.facade({ call: (m, a, o) => this.#route(m, a, o) }, options) as C,
+    };
   }
 
   /**
@@ -174,7 +198,7 @@ export class ThriftClient<C> {
     return new ThriftClient(ServiceClient, { ...env, ...options });
   }
 
-  #route(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
+  #route(method: string, args: unknown[], options?: SendOptions): Promise<unknown> {
     const inScope = scoped(this) as Connection<C> | undefined;
     if (inScope && inScope.state !== "closed") {
       return inScope.call(method, args, options);

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { CallHook } from "./telemetry.ts";
 import {
   checkFields,
   checkKeys,
@@ -41,13 +42,21 @@ export interface SslOptions {
   key?: string;
 }
 
-/** What a `headers` function is told about the call it decorates. */
+/** What a `headers` function (and a hook) is told about the call. */
 export interface CallInfo {
   /** The Thrift method name (without any multiplexing prefix). */
   readonly method: string;
+  /** The IDL service name, or the multiplexed service name (`service`). */
+  readonly service: string;
+  /** The call's arguments. */
+  readonly args: readonly unknown[];
+  /** The endpoint URL, without credentials. */
+  readonly endpoint: string;
+  /** 1 for the first attempt of the call. */
+  readonly attempt: number;
 }
 
-/** Extra HTTP request headers: fixed, or computed for each call. */
+/** Extra call headers (HTTP headers, THeader info headers): fixed, or computed per call. */
 export type HeadersOption = HeadersInit | ((call: CallInfo) => HeadersInit);
 
 /** The camelCase options of `new ThriftClient(Client, options)`. */
@@ -72,8 +81,13 @@ export interface ThriftClientOptions {
   connectTimeout?: number;
   /** The service name behind a multiplexed processor (`TMultiplexedProtocol`). */
   service?: string;
-  /** Extra request headers for http and https. */
+  /** Headers sent with every call: HTTP headers on http(s), info headers with THeader. */
   headers?: HeadersOption;
+  /**
+   * Around every call, first outermost: `(call, next) => next()`, seeing the method, the
+   * arguments, the headers to send and, after `next()`, the reply's headers.
+   */
+  hooks?: readonly CallHook[];
   /** The largest reply (or frame) accepted, in bytes. @default {16777216} */
   maxMessageSize?: number;
   /** Reuse connections: `true` for the defaults, or the pool's settings. @default {false} */
@@ -116,8 +130,10 @@ export interface Endpoint {
   readonly httpUrl?: string;
   /** TLS for https (sockets carry it in `target`). */
   readonly httpTls?: TlsSettings;
-  /** Static headers for http(s), including Basic auth from URL credentials. */
+  /** The `headers` option (URL credentials are `authorization`). */
   readonly headers?: HeadersOption;
+  /** The `hooks` option. */
+  readonly hooks: readonly CallHook[];
   /** Basic auth from the URL's credentials. */
   readonly authorization?: string;
   readonly protocol: ProtocolName;
@@ -338,6 +354,16 @@ function locate(value: unknown, name: string, tls: Tls): Location {
   }
 }
 
+function readHooks(value: unknown): readonly CallHook[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((hook) => typeof hook !== "function")) {
+    throw new ConfigError(
+      `Invalid hooks ${quoted(value)}: expected an array of functions (call, next) => next()`,
+    );
+  }
+  return [...value];
+}
+
 /**
  * Validates options and seed keys (camelCase wins) into an {@link Endpoint}.
  *
@@ -394,6 +420,7 @@ export function resolveConfig(
     maxMessageSize: parsePositive(maxSize.value, maxSize.name, 16 * 1024 * 1024),
     int64: parseInt64(int64.value, int64.name),
     ...(options.headers ? { headers: options.headers } : {}),
+    hooks: readHooks(options.hooks),
   };
   const pool = readPool(options.pool, at);
   if (pool) (endpoint as { pool?: PoolSettings }).pool = pool;

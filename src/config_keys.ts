@@ -107,6 +107,7 @@ const OPTIONS = [
   "connectTimeout",
   "service",
   "headers",
+  "hooks",
   "maxMessageSize",
   "pool",
   "int64",

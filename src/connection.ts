@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Caller, CallOptions, ConnectionHooks, ConnectionKit } from "./connection_kit.ts";
+import type { Caller, ConnectionHooks, ConnectionKit, SendOptions } from "./connection_kit.ts";
 import { Deadlines } from "./deadlines.ts";
 import { ClosedError, invalidReply, TimeoutError, TransportError } from "./errors.ts";
 import { type OutgoingMessage, OutputTransport } from "./protocol.ts";
@@ -56,6 +56,9 @@ export class Connection<C> implements Caller {
   readonly #hooks: ConnectionHooks;
   readonly #timeout: number;
   #callTimeout: number | undefined;
+  #callHeaders: HeadersInit | undefined;
+  /** Where the reply headers of calls that asked for them go, by sequence id. */
+  readonly #replySlots = new Map<number, { headers?: Headers }>();
   readonly #unlinks = new Map<number, () => void>();
   /** A call timed out or was aborted and may still be answered: never give it back to a pool. */
   #tainted = false;
@@ -184,7 +187,7 @@ export class Connection<C> implements Caller {
   #openChannel(cancel: AbortSignal): Promise<Channel> {
     const sink: ReplySink = {
       bytes: (chunk, whole) => this.#receive(chunk, whole),
-      reply: (seqid, body) => this.#httpReply(seqid, body),
+      reply: (seqid, body, headers) => this.#httpReply(seqid, body, headers),
       callFailed: (seqid, error) => this.#settle(seqid, error),
       closed: (error) => this.#lost(error),
     };
@@ -192,7 +195,7 @@ export class Connection<C> implements Caller {
   }
 
   /** Runs a generated method once open; rejects at once when closed. */
-  call(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
+  call(method: string, args: unknown[], options?: SendOptions): Promise<unknown> {
     switch (this.#state) {
       case "open":
         return this.#start(method, args, options);
@@ -210,7 +213,7 @@ export class Connection<C> implements Caller {
     opened: Promise<void>,
     method: string,
     args: unknown[],
-    options?: CallOptions,
+    options?: SendOptions,
   ): Promise<unknown> {
     const next = opened.then(() => this.call(method, args, options));
     const signal = options?.signal;
@@ -223,7 +226,7 @@ export class Connection<C> implements Caller {
   }
 
   /** The one place a call starts: sequence id, deadline, per-call signal. */
-  #start(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
+  #start(method: string, args: unknown[], options?: SendOptions): Promise<unknown> {
     const raw = this.#raw;
     const fn = raw[method] as (...args: unknown[]) => Promise<unknown>;
     const signal = options?.signal;
@@ -240,13 +243,16 @@ export class Connection<C> implements Caller {
       raw._seqid = raw._seqid >= MAX_SEQID ? 0 : raw._seqid + 1;
     }
     this.#callTimeout = options?.timeout;
+    this.#callHeaders = options?.headers;
     let result: Promise<unknown>;
     try {
       result = fn.apply(raw, args);
     } finally {
       this.#callTimeout = undefined;
+      this.#callHeaders = undefined;
     }
     const seqid = raw._seqid;
+    if (options?.reply && raw._reqs[seqid]) this.#replySlots.set(seqid, options.reply);
     if (signal && raw._reqs[seqid]) {
       const onAbort = () => {
         this.#abandon(seqid);
@@ -273,6 +279,8 @@ export class Connection<C> implements Caller {
 
   #send(bytes: Uint8Array, message: OutgoingMessage): void {
     const timeout = this.#callTimeout ?? this.#timeout;
+    const headers = this.#callHeaders;
+    if (headers) message.headers = headers instanceof Headers ? headers : new Headers(headers);
     if (!message.oneway) this.#deadlines.add(message.seqid, message.method, timeout);
     this.#channel!.send(bytes, message, timeout);
   }
@@ -289,6 +297,7 @@ export class Connection<C> implements Caller {
     if (!callback) return;
     delete this.#raw._reqs[seqid];
     this.#deadlines.delete(seqid);
+    if (this.#replySlots.size > 0) this.#replySlots.delete(seqid);
     const unlink = this.#unlinks.get(seqid);
     if (unlink) {
       this.#unlinks.delete(seqid);
@@ -306,7 +315,9 @@ export class Connection<C> implements Caller {
     }
   }
 
-  #httpReply(seqid: number, body: Uint8Array): void {
+  #httpReply(seqid: number, body: Uint8Array, headers: Headers): void {
+    const slot = this.#replySlots.get(seqid);
+    if (slot) slot.headers = headers;
     try {
       this.#replies.httpReply(seqid, body);
     } catch (error) {

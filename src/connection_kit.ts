@@ -18,6 +18,14 @@ export interface CallOptions {
   readonly timeout?: number;
   /** Aborting it rejects this call with `signal.reason` (the late reply is skipped). */
   readonly signal?: AbortSignal;
+  /** Headers for this call: HTTP request headers on http(s), THeader info headers. */
+  readonly headers?: HeadersInit;
+}
+
+/** A call's options inside the library: the caller's, plus where its reply's headers go. */
+export interface SendOptions extends CallOptions {
+  /** Receives the reply's headers (HTTP response, THeader), when the transport has any. */
+  readonly reply?: { headers?: Headers };
 }
 
 /** Something that runs a named client method. */
@@ -48,8 +56,8 @@ export interface ConnectionKit {
   readonly writer: ProtocolClass;
   /** The protocol class replies are read with. */
   readonly reader: ProtocolClass;
-  /** Builds the typed facade whose methods go through a caller. */
-  readonly facade: (caller: Caller) => unknown;
+  /** Builds the typed facade whose methods go through a caller (with its call options). */
+  readonly facade: (caller: Caller, options?: CallOptions) => unknown;
   /** The pool that pooled connections lease from, when the pool is on (sockets only). */
   readonly pool?: Pool;
 }

@@ -173,7 +173,7 @@ export class Pool {
     };
     return {
       bytes: (chunk, whole) => entry.sink ? entry.sink.bytes(chunk, whole) : idleTrouble(),
-      reply: (seqid, body) => entry.sink?.reply(seqid, body),
+      reply: (seqid, body, headers) => entry.sink?.reply(seqid, body, headers),
       callFailed: (seqid, error) => entry.sink?.callFailed(seqid, error),
       closed: (error) => entry.sink ? entry.sink.closed(error) : idleTrouble(),
     };

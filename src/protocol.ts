@@ -21,6 +21,8 @@ export interface OutgoingMessage {
   readonly seqid: number;
   /** True for oneway calls, which get no reply. */
   readonly oneway: boolean;
+  /** The call's headers (HTTP request headers, THeader info headers), when it has any. */
+  headers?: Headers;
 }
 
 /** Receives each serialized message from the output transport. */

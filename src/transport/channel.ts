@@ -13,8 +13,8 @@ export interface ReplySink {
    * any other is valid only until `bytes` returns.
    */
   bytes(chunk: Uint8Array, whole: boolean): void;
-  /** An HTTP response body answering the call with this sequence id. */
-  reply(seqid: number, body: Uint8Array): void;
+  /** An HTTP response body answering the call with this sequence id, and its headers. */
+  reply(seqid: number, body: Uint8Array, headers: Headers): void;
   /** The call with this sequence id failed on its own (HTTP). */
   callFailed(seqid: number, error: Error): void;
   /** The channel is gone; every call still waiting must settle. Called at most once. */

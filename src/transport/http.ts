@@ -26,9 +26,7 @@ import { ReadBuffer } from "./read_buffer.ts";
 const THRIFT_TYPE = "application/x-thrift";
 
 function requestHeaders(endpoint: Endpoint, message: OutgoingMessage): Headers {
-  const option = endpoint.headers;
-  const extra = typeof option === "function" ? option({ method: message.method }) : option;
-  const headers = new Headers(extra);
+  const headers = new Headers(message.headers);
   headers.set("content-type", THRIFT_TYPE);
   if (!headers.has("accept")) headers.set("accept", THRIFT_TYPE);
   if (endpoint.authorization && !headers.has("authorization")) {
@@ -190,7 +188,7 @@ export function httpChannel(
     if (message.oneway) return void await response.body?.cancel();
     const body = await readBody(endpoint, response);
     checkReply(endpoint, message, body);
-    sink.reply(message.seqid, body);
+    sink.reply(message.seqid, body, response.headers);
   };
   const wrap = (error: unknown, signal: AbortSignal): Error => {
     if (error instanceof ThriftClientError) return error;
