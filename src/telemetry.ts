@@ -92,12 +92,14 @@ function activeHistogram(): Histogram | undefined {
   return histogramOf.histogram;
 }
 
-/** `error.type` of a failed call: a library error's code, else the error's class name. */
-export function errorType(error: unknown): string {
+/**
+ * `error.type` of a failed call: a library error's code (`TIMEOUT`, `CONNECT`, ...), else
+ * the error's name (a declared exception's IDL name, `TApplicationException`, `AbortError`).
+ */
+function errorType(error: unknown): string {
   if (error instanceof ThriftClientError) return error.code;
-  const name = (error as { constructor?: { name?: unknown } } | null)?.constructor?.name;
-  if (typeof name === "string" && name !== "Object" && name !== "") return name;
-  return "_OTHER";
+  const name = (error as { name?: unknown } | null)?.name;
+  return typeof name === "string" && name !== "" ? name : "_OTHER";
 }
 
 /** Where the endpoint is, as span attributes (`server.*`, `network.transport`). */
