@@ -11,6 +11,7 @@ import { describe, it } from "node:test";
 import { SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
 import { ThriftClient } from "../mod.ts";
 import { Calculator, Greeter, types } from "./helpers/calculator.ts";
+import { testCerts } from "./helpers/certs.ts";
 import { registerSdk } from "./helpers/otel_sdk.ts";
 import { pythonThriftAvailable, startPythonPeer } from "./helpers/python_peer.ts";
 
@@ -57,6 +58,28 @@ describe("OpenTelemetry", { skip: !pythonThriftAvailable() }, () => {
     assert.equal(sent, `00-${traceId}-${spanId}-01`);
     assert.equal(span.attributes["network.transport"], "tcp");
   });
+
+  for (const validate of [true, false]) {
+    // Deno: its own fetch with the CA, node:https without validation; Bun: its fetch for both
+    it(`https (validate: ${validate}): traceparent and hook headers go out`, T, async () => {
+      await using sdk = registerSdk();
+      const certs = testCerts();
+      await using peer = await startPythonPeer({
+        transport: "https",
+        protocol: "binary",
+        tls: { cert: certs.serverCert, key: certs.serverKey },
+      });
+      const thrift = new ThriftClient(Calculator.Client, {
+        transport: peer.url,
+        ssl: validate ? { caCerts: certs.caCert } : { validate: false },
+        hooks: [(call, next) => (call.headers.set("x-tenant", "acme"), next())],
+      });
+      const sent = await thrift.client.header("traceparent");
+      assert.equal(await thrift.client.header("x-tenant"), "acme");
+      const { traceId, spanId } = sdk.spans()[0].spanContext();
+      assert.equal(sent, `00-${traceId}-${spanId}-01`);
+    });
+  }
 
   it("a failed call is an ERROR span with error.type, and a duration point", T, async () => {
     await using sdk = registerSdk();
