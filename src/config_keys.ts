@@ -35,6 +35,7 @@ const KNOWN = [
   "POOL_IDLE_TIMEOUT",
   "POOL_MAX_LIFETIME",
   "POOL_ACQUIRE_TIMEOUT",
+  "POOL_PIPELINING",
 ].map((key) => PREFIX + key);
 
 /** Options of `pool: { ... }` (all optional). */
@@ -47,6 +48,12 @@ export interface PoolOptions {
   maxLifetime?: number;
   /** Milliseconds a call waits for a free connection before a `TimeoutError`. @default {10000} */
   acquireTimeout?: number;
+  /**
+   * Calls in flight on one connection before it takes no new scope: above 1, scopes share
+   * connections (calls matched by sequence id); 1 leases each scope a connection of its own.
+   * @default {1}
+   */
+  pipelining?: number;
 }
 
 /** The validated pool settings of an endpoint; present only when the pool is on. */
@@ -59,6 +66,8 @@ export interface PoolSettings {
   readonly maxLifetime: number;
   /** Milliseconds a lease waits for a free connection. */
   readonly acquireTimeout: number;
+  /** Calls in flight on a connection before it takes no new scope; 1 = exclusive leases. */
+  readonly pipelining: number;
 }
 
 /** Hides a URL password, even one with `#`, `?`, `/` or `@` in it: `tcp://u:p@h` -> `tcp://u:***@h`. */
@@ -214,7 +223,7 @@ type Pick = (option: unknown, key: string, name: string) => {
   name: string;
 };
 
-const POOL_FIELDS = ["max", "idleTimeout", "maxLifetime", "acquireTimeout"];
+const POOL_FIELDS = ["max", "idleTimeout", "maxLifetime", "acquireTimeout", "pipelining"];
 
 /**
  * `pool` and the `THRIFTCLIENT_POOL*` keys (camelCase wins, field by field) -> the settings,
@@ -238,12 +247,14 @@ export function readPool(option: unknown, at: Pick): PoolSettings | undefined {
     "POOL_ACQUIRE_TIMEOUT",
     "pool.acquireTimeout",
   );
+  const pipelining = at(fields.pipelining, "POOL_PIPELINING", "pool.pipelining");
   const settings: PoolSettings = {
     max: parseCount(max.value, max.name, 10),
     idleTimeout: parseMillis(idle.value, idle.name, 30_000),
     // An explicit Infinity means no limit, like leaving it out: no timer is set for it.
     maxLifetime: life.value === Infinity ? Infinity : parseMillis(life.value, life.name, Infinity),
     acquireTimeout: parseMillis(wait.value, wait.name, 10_000),
+    pipelining: parseCount(pipelining.value, pipelining.name, 1),
   };
   return parseBoolean(on.value, on.name, false) ? settings : undefined;
 }

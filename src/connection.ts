@@ -9,18 +9,30 @@ import { Deadlines } from "./deadlines.ts";
 import { ClosedError, invalidReply, TimeoutError, TransportError } from "./errors.ts";
 import { type OutgoingMessage, OutputTransport } from "./protocol.ts";
 import { type RawClient, ReplyReader } from "./reply_reader.ts";
+import type { Lease } from "./pool.ts";
 import type { Channel, ReplySink } from "./transport/channel.ts";
 
 /**
  * What a connection builds per channel: the generated client and its output buffer, the
  * deadlines, the reply reader. A pooled channel keeps its engine across leases (it is given
- * back only when clean), and `owner` is the connection that leases it now.
+ * back only when clean), and shares it between the connections that lease it at once
+ * (`pipelining`): each call belongs to the connection that made it (`owners`).
  */
 interface Engine {
-  owner: Connection<unknown>;
+  /** The connection whose call the generated client is writing (it writes synchronously). */
+  sender: Connection<unknown>;
+  /** The connection of each call in flight, by sequence id. */
+  readonly owners: Map<number, Connection<unknown>>;
+  /** A call timed out or was aborted and may still be answered: never reuse it clean. */
+  tainted: boolean;
   raw: RawClient;
   deadlines: Deadlines;
   replies: ReplyReader;
+}
+
+/** The connection a call belongs to (the sender's, for a call it has not registered yet). */
+function ownerOf(engine: Engine, seqid: number): Connection<unknown> {
+  return engine.owners.get(seqid) ?? engine.sender;
 }
 
 let build: <C>(kit: ConnectionKit, hooks?: ConnectionHooks) => Connection<C>;
@@ -47,6 +59,11 @@ export class Connection<C> implements Caller {
   #channel: Channel | undefined;
   #replies!: ReplyReader;
   #deadlines!: Deadlines;
+  #engine: Engine | undefined;
+  /** The pool's lease, when the channel is leased. */
+  #lease: Lease | undefined;
+  /** This connection's calls in flight (the engine may carry other connections' too). */
+  #inFlight = 0;
   #closeReason: Error | undefined;
   /** Ended gracefully: the close reason is made only if a later call asks (an Error costs a stack). */
   #ended = false;
@@ -60,8 +77,6 @@ export class Connection<C> implements Caller {
   /** Where the reply headers of calls that asked for them go, by sequence id. */
   readonly #replySlots = new Map<number, { headers?: Headers }>();
   readonly #unlinks = new Map<number, () => void>();
-  /** A call timed out or was aborted and may still be answered: never give it back to a pool. */
-  #tainted = false;
   /** The channel is leased from the pool: ending gives it back. */
   #leased = false;
 
@@ -82,21 +97,23 @@ export class Connection<C> implements Caller {
     const { endpoint, ServiceClient, writer } = this.#kit;
     const output = new OutputTransport(
       endpoint.framed,
-      (bytes, message) => engine.owner.#send(bytes, message),
+      (bytes, message) => engine.sender.#send(bytes, message),
     );
     const raw = new ServiceClient(output as never, writer as never) as RawClient;
     const deadlines = new Deadlines((seqid, method, timeout) =>
-      engine.owner.#expired(seqid, method, timeout)
+      ownerOf(engine, seqid).#expired(seqid, method, timeout)
     );
     const engine: Engine = {
-      owner: this as Connection<unknown>,
+      sender: this as Connection<unknown>,
+      owners: new Map(),
+      tainted: false,
       raw,
       deadlines,
       replies: new ReplyReader(
         this.#kit,
         raw,
         deadlines,
-        (seqid, error, result) => engine.owner.#settle(seqid, error, result),
+        (seqid, error, result) => ownerOf(engine, seqid).#settle(seqid, error, result),
       ),
     };
     return engine;
@@ -104,7 +121,7 @@ export class Connection<C> implements Caller {
 
   /** Takes the engine's parts as this connection's. */
   #adopt(engine: Engine): void {
-    engine.owner = this as Connection<unknown>;
+    this.#engine = engine;
     this.#raw = engine.raw;
     this.#deadlines = engine.deadlines;
     this.#replies = engine.replies;
@@ -154,10 +171,11 @@ export class Connection<C> implements Caller {
     this.#closeReason = undefined;
     this.#ended = false;
     this.#aborted = undefined;
-    this.#tainted = false;
+    this.#inFlight = 0;
     this.#hooks.opened?.();
     const endpoint = this.#kit.endpoint;
     this.#leased = Boolean(this.#hooks.pooled && this.#kit.pool && !endpoint.httpUrl);
+    this.#lease = undefined;
     // A leased channel brings its engine (made on its first lease); others get a new one.
     if (!this.#leased) this.#adopt(this.#newEngine());
     // Calls made meanwhile wait on this gate; a close rejects it at once.
@@ -170,6 +188,7 @@ export class Connection<C> implements Caller {
         const memo = channel.memo ?? {};
         this.#adopt((memo.value ??= this.#newEngine()) as Engine);
         channel.memo = memo;
+        this.#lease = channel as Lease;
       }
       this.#channel = channel;
       this.#state = "open";
@@ -177,7 +196,7 @@ export class Connection<C> implements Caller {
     }, (error) => {
       if (this.#gate === gate) {
         this.#closeReason = error;
-        this.#closedNow();
+        this.#closedNow(this.#leased);
       }
       gate.reject(error);
     });
@@ -244,6 +263,7 @@ export class Connection<C> implements Caller {
     }
     this.#callTimeout = options?.timeout;
     this.#callHeaders = options?.headers;
+    this.#engine!.sender = this as Connection<unknown>;
     let result: Promise<unknown>;
     try {
       result = fn.apply(raw, args);
@@ -252,8 +272,11 @@ export class Connection<C> implements Caller {
       this.#callHeaders = undefined;
     }
     const seqid = raw._seqid;
-    if (options?.reply && raw._reqs[seqid]) this.#replySlots.set(seqid, options.reply);
-    if (signal && raw._reqs[seqid]) {
+    if (!raw._reqs[seqid]) return result; // oneway: settled once sent
+    this.#engine!.owners.set(seqid, this as Connection<unknown>);
+    this.#inFlight++;
+    if (options?.reply) this.#replySlots.set(seqid, options.reply);
+    if (signal) {
       const onAbort = () => {
         this.#abandon(seqid);
         this.#settle(seqid, signal.reason);
@@ -287,8 +310,9 @@ export class Connection<C> implements Caller {
 
   /** A timed-out or aborted call: its late reply is skipped, and the connection is tainted. */
   #abandon(seqid: number): void {
-    this.#tainted = true;
+    this.#engine!.tainted = true;
     this.#replies.abandon(seqid);
+    this.#lease?.taint();
   }
 
   /** The one settle path: forgets the deadline, then resolves or rejects the caller. */
@@ -297,6 +321,10 @@ export class Connection<C> implements Caller {
     if (!callback) return;
     delete this.#raw._reqs[seqid];
     this.#deadlines.delete(seqid);
+    if (this.#engine!.owners.delete(seqid)) {
+      this.#inFlight--;
+      this.#lease?.settled();
+    }
     if (this.#replySlots.size > 0) this.#replySlots.delete(seqid);
     const unlink = this.#unlinks.get(seqid);
     if (unlink) {
@@ -304,7 +332,7 @@ export class Connection<C> implements Caller {
       unlink();
     }
     callback(error, result);
-    if (this.#deadlines.size === 0) this.#drained?.();
+    if (this.#inFlight === 0) this.#drained?.();
   }
 
   #receive(chunk: Uint8Array, whole: boolean): void {
@@ -329,8 +357,11 @@ export class Connection<C> implements Caller {
     return invalidReply(error, this.#kit.endpoint.label);
   }
 
+  /** Bytes that are not valid replies: the channel is lost for every connection on it. */
   #fail(error: unknown): void {
-    this.#lost(this.#protocolError(error));
+    const reason = this.#protocolError(error);
+    if (this.#lease && this.#channel) this.#lease.abort(reason); // each lease gets closed()
+    else this.#lost(reason);
   }
 
   /** The channel is gone: reject what waits (an open in progress too), forget the channel. */
@@ -338,7 +369,7 @@ export class Connection<C> implements Caller {
     if (this.#state === "closed" && !this.#channel) return;
     const channel = this.#channel;
     this.#channel = undefined;
-    this.#closedNow();
+    this.#closedNow(this.#leased);
     this.#closeReason ??= error;
     channel?.close(); // a pooled channel is discarded
     if (this.#gate) { // bytes or an error while opening: the dial's channel is closed on arrival
@@ -357,10 +388,10 @@ export class Connection<C> implements Caller {
     );
   }
 
+  /** Rejects this connection's calls in flight (not those of others sharing the channel). */
   #rejectAll(error: unknown): void {
-    for (const key of Object.keys(this.#raw?._reqs ?? {})) {
-      const seqid = Number(key);
-      if (Number.isInteger(seqid)) this.#settle(seqid, error);
+    for (const [seqid, owner] of this.#engine?.owners ?? []) {
+      if (owner === this) this.#settle(seqid, error);
     }
   }
 
@@ -392,7 +423,7 @@ export class Connection<C> implements Caller {
     });
     const channel = this.#channel;
     this.#channel = undefined;
-    this.#closedNow();
+    this.#closedNow(this.#leased);
     this.#gate?.reject(this.#aborted ? this.#aborted.reason : this.#closeReason);
     this.#gate?.dial.abort(this.#closeReason);
     this.#gate = undefined;
@@ -413,17 +444,21 @@ export class Connection<C> implements Caller {
     if (this.#state === "opening") await this.#gate!.promise.catch(() => {});
     if (this.#state !== "open") return this.close();
     this.#state = "closing";
-    if (this.#deadlines.size > 0) {
+    if (this.#inFlight > 0) {
       await new Promise<void>((resolve) => this.#drained = resolve);
     }
     this.#drained = undefined;
     const channel = this.#channel;
     this.#channel = undefined;
     this.#ended = true; // the close reason, if ever needed, is made by #closedError
-    // A reply still owed, or part of an unsolicited message read: not clean enough to reuse.
-    const unclean = this.#tainted || this.#replies.pending > 0;
-    // A clean pooled engine keeps its (unref'd) deadline timer for the next lease.
-    this.#closedNow(this.#leased && !unclean && channel !== undefined);
+    // A reply still owed, or bytes read while no call is in flight on the channel (part of an
+    // unsolicited message): not clean enough to reuse. Another connection's reply arriving on a
+    // shared channel is not that.
+    const engine = this.#engine!;
+    const unclean = engine.tainted || (this.#replies.pending > 0 && engine.owners.size === 0);
+    // A pooled engine keeps its (unref'd) deadline timer: the next lease, or another connection
+    // sharing the channel, uses it.
+    this.#closedNow(this.#leased);
     if (!channel) return;
     if (this.#leased) return unclean ? channel.close() : void channel.end(); // gives it back
     await endWithin(channel, this.#kit.endpoint.timeout);

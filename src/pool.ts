@@ -1,6 +1,8 @@
 /**
  * The connection pool: leases open channels to connections, takes back the clean ones and
- * closes the rest. It knows channels and their health, not sockets or protocols.
+ * closes the rest. With `pipelining` above 1, several connections (scopes) may lease one
+ * channel at once, up to that many calls in flight on it. It knows channels, their leases and
+ * their health, not sockets or protocols.
  *
  * @module
  */
@@ -26,20 +28,41 @@ export interface PoolStats {
   readonly discarded: number;
   /** Leases that waited past `acquireTimeout`. */
   readonly timeouts: number;
+  /** Calls sent on pooled connections and not settled yet. */
+  readonly inFlight: number;
+  /** Connections leased by more than one scope now (`pipelining` above 1). */
+  readonly shared: number;
 }
 
 interface Entry {
   channel: Channel;
   readonly born: number;
-  sink: ReplySink | undefined;
+  /** The leases on it now: one, or several when shared. */
+  readonly sinks: Set<ReplySink>;
+  /** Calls sent and not settled, over all its leases. */
+  inFlight: number;
+  /** A reply is owed to an abandoned call, or a lease ended unclean: no new leases. */
+  tainted: boolean;
+  /** Closed (its leases are being told). */
+  dead: boolean;
   /** What the leasing connections keep with the channel (its engine). */
   readonly memo: { value?: unknown };
   idleTimer?: ReturnType<typeof setTimeout>;
 }
 
+/** A leased channel as the pool hands it out: what a connection may tell the pool. */
+export interface Lease extends Channel {
+  /** A call sent on it has settled (answered, failed, timed out or aborted). */
+  settled(): void;
+  /** A call on it was abandoned and its reply is owed: it takes no new leases. */
+  taint(): void;
+  /** The channel broke (a protocol error): every lease on it gets `closed(error)`. */
+  abort(error: Error): void;
+}
+
 interface Waiter {
   readonly sink: ReplySink;
-  readonly resolve: (channel: Channel) => void;
+  readonly resolve: (lease: Lease) => void;
   readonly reject: (error: unknown) => void;
   readonly timer: ReturnType<typeof setTimeout>;
   readonly signal: AbortSignal;
@@ -52,6 +75,8 @@ export class Pool {
   readonly #open: ChannelOpener;
   readonly #label: string;
   readonly #idle: Entry[] = [];
+  /** Entries with at least one lease. */
+  readonly #leased = new Set<Entry>();
   readonly #waiters: Waiter[] = [];
   #count = 0;
   #created = 0;
@@ -72,6 +97,12 @@ export class Pool {
 
   /** The counters. */
   get stats(): PoolStats {
+    let inFlight = 0;
+    let shared = 0;
+    for (const entry of this.#leased) {
+      inFlight += entry.inFlight;
+      if (entry.sinks.size > 1) shared++;
+    }
     return {
       open: this.#count,
       idle: this.#idle.length,
@@ -80,14 +111,17 @@ export class Pool {
       created: this.#created,
       discarded: this.#discarded,
       timeouts: this.#timeouts,
+      inFlight,
+      shared,
     };
   }
 
   /**
-   * Leases a channel delivering to `sink`: an idle one, a new one, or the next one given back.
-   * Its `end()` gives it back, its `close()` discards it.
+   * Leases a channel delivering to `sink`: an idle one, a new one below `max`, a shared one
+   * below `pipelining` calls in flight, or the next one freed. Its `end()` gives it back, its
+   * `close()` gives it back unclean (discarded once no lease is left on it).
    */
-  acquire(sink: ReplySink, signal: AbortSignal): Promise<Channel> {
+  acquire(sink: ReplySink, signal: AbortSignal): Promise<Lease> {
     if (signal.aborted) return Promise.reject(signal.reason);
     if (this.#draining > 0) {
       return Promise.reject(this.#closingError());
@@ -98,7 +132,9 @@ export class Pool {
       else return Promise.resolve(this.#lease(entry, sink));
     }
     if (this.#count < this.#settings.max) return this.#create(sink, signal);
-    return new Promise<Channel>((resolve, reject) => {
+    const shared = this.#shareable();
+    if (shared) return Promise.resolve(this.#lease(shared, sink));
+    return new Promise<Lease>((resolve, reject) => {
       const { acquireTimeout, max } = this.#settings;
       const onAbort = () => {
         this.#forget(waiter);
@@ -148,9 +184,42 @@ export class Pool {
     return performance.now() - entry.born >= this.#settings.maxLifetime;
   }
 
-  async #create(sink: ReplySink, signal: AbortSignal): Promise<Channel> {
+  /** The least loaded leased channel that may take one more scope, if sharing is on. */
+  #shareable(): Entry | undefined {
+    const { pipelining } = this.#settings;
+    if (pipelining <= 1) return undefined;
+    let best: Entry | undefined;
+    for (const entry of this.#leased) {
+      if (entry.tainted || entry.dead || entry.inFlight >= pipelining || this.#tooOld(entry)) {
+        continue;
+      }
+      if (!best || entry.inFlight < best.inFlight) best = entry;
+    }
+    return best;
+  }
+
+  /** Hands shareable channels to waiting leases, in order. */
+  #serveWaiters(): void {
+    while (this.#waiters.length > 0) {
+      const entry = this.#shareable();
+      if (!entry) return;
+      const waiter = this.#waiters.shift()!;
+      this.#unwait(waiter);
+      waiter.resolve(this.#lease(entry, waiter.sink));
+    }
+  }
+
+  async #create(sink: ReplySink, signal: AbortSignal): Promise<Lease> {
     this.#count++;
-    const entry: Entry = { channel: undefined!, born: performance.now(), sink, memo: {} };
+    const entry: Entry = {
+      channel: undefined!,
+      born: performance.now(),
+      sinks: new Set(),
+      inFlight: 0,
+      tainted: false,
+      dead: false,
+      memo: {},
+    };
     try {
       entry.channel = await this.#open(this.#forwarder(entry), signal);
     } catch (error) {
@@ -162,7 +231,10 @@ export class Pool {
     return this.#lease(entry, sink);
   }
 
-  /** The sink of the real channel: forwards to the current lease; trouble while idle drops it. */
+  /**
+   * The sink of the real channel. Bytes go to one lease (the leases of a channel share the
+   * engine that reads them); the channel closing goes to every lease; trouble while idle drops it.
+   */
   #forwarder(entry: Entry): ReplySink {
     const idleTrouble = () => {
       const at = this.#idle.indexOf(entry);
@@ -171,37 +243,77 @@ export class Pool {
         this.#close(entry, true);
       }
     };
+    const first = () => entry.sinks.values().next().value;
     return {
-      bytes: (chunk, whole) => entry.sink ? entry.sink.bytes(chunk, whole) : idleTrouble(),
-      reply: (seqid, body, headers) => entry.sink?.reply(seqid, body, headers),
-      callFailed: (seqid, error) => entry.sink?.callFailed(seqid, error),
-      closed: (error) => entry.sink ? entry.sink.closed(error) : idleTrouble(),
+      bytes: (chunk, whole) => {
+        const sink = first();
+        return sink ? sink.bytes(chunk, whole) : idleTrouble();
+      },
+      reply: (seqid, body, headers) => first()?.reply(seqid, body, headers),
+      callFailed: (seqid, error) => first()?.callFailed(seqid, error),
+      closed: (error) => entry.sinks.size > 0 ? this.#broken(entry, error) : idleTrouble(),
     };
   }
 
-  #lease(entry: Entry, sink: ReplySink): Channel {
-    entry.sink = sink;
+  /** The channel is gone or broke: every lease on it is told (each then lets go of it). */
+  #broken(entry: Entry, error?: Error): void {
+    entry.tainted = true;
+    for (const sink of [...entry.sinks]) sink.closed(error);
+    if (entry.sinks.size === 0) this.#close(entry, true);
+  }
+
+  #lease(entry: Entry, sink: ReplySink): Lease {
+    entry.sinks.add(sink);
+    this.#leased.add(entry);
     entry.channel.ref?.();
     let done = false;
-    const finish = (): boolean => {
-      if (done) return false;
+    let mine = 0; // this lease's calls in flight
+    const release = (clean: boolean): void => {
+      if (done) return;
       done = true;
-      entry.sink = undefined;
-      return true;
+      entry.sinks.delete(sink);
+      entry.inFlight -= mine;
+      mine = 0;
+      if (!clean) entry.tainted = true;
+      this.#released(entry);
     };
     return {
       memo: entry.memo,
       send: (bytes, message, timeout) => {
-        if (!done) entry.channel.send(bytes, message, timeout);
+        if (done || entry.dead) return;
+        if (!message.oneway) {
+          mine++;
+          entry.inFlight++;
+        }
+        entry.channel.send(bytes, message, timeout);
+      },
+      settled: () => {
+        if (done || mine === 0) return;
+        mine--;
+        entry.inFlight--;
+        if (this.#waiters.length > 0) this.#serveWaiters();
+      },
+      taint: () => {
+        entry.tainted = true;
+      },
+      abort: (error) => {
+        if (!done && !entry.dead) this.#broken(entry, error);
       },
       end: () => {
-        if (finish()) this.#giveBack(entry);
+        release(true);
         return Promise.resolve();
       },
-      close: () => {
-        if (finish()) this.#close(entry, true);
-      },
+      close: () => release(false),
     };
+  }
+
+  /** A lease let go: the last one gives the channel back (or closes it when unclean). */
+  #released(entry: Entry): void {
+    if (entry.sinks.size > 0) return this.#serveWaiters();
+    this.#leased.delete(entry);
+    if (entry.dead) return;
+    if (entry.tainted) return this.#close(entry, true);
+    this.#giveBack(entry);
   }
 
   #giveBack(entry: Entry): void {
@@ -224,8 +336,10 @@ export class Pool {
   }
 
   #close(entry: Entry, discarded: boolean): void {
+    if (entry.dead) return;
+    entry.dead = true;
     clearTimeout(entry.idleTimer);
-    entry.sink = undefined;
+    this.#leased.delete(entry);
     this.#count--;
     if (discarded) this.#discarded++;
     entry.channel.close();

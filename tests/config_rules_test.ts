@@ -28,7 +28,13 @@ function hides(error: Error, secret: string): void {
 }
 
 describe("pool settings", { timeout: 10_000 }, () => {
-  const defaults = { max: 10, idleTimeout: 30_000, maxLifetime: Infinity, acquireTimeout: 10_000 };
+  const defaults = {
+    max: 10,
+    idleTimeout: 30_000,
+    maxLifetime: Infinity,
+    acquireTimeout: 10_000,
+    pipelining: 1,
+  };
 
   it("is off by default and with pool: false", () => {
     assert.equal(resolveConfig({}).pool, undefined);
@@ -50,8 +56,15 @@ describe("pool settings", { timeout: 10_000 }, () => {
       THRIFTCLIENT_POOL_IDLE_TIMEOUT: "500",
       THRIFTCLIENT_POOL_MAX_LIFETIME: "60000",
       THRIFTCLIENT_POOL_ACQUIRE_TIMEOUT: "250",
+      THRIFTCLIENT_POOL_PIPELINING: "16",
     }).pool;
-    assert.deepEqual(pool, { max: 4, idleTimeout: 500, maxLifetime: 60_000, acquireTimeout: 250 });
+    assert.deepEqual(pool, {
+      max: 4,
+      idleTimeout: 500,
+      maxLifetime: 60_000,
+      acquireTimeout: 250,
+      pipelining: 16,
+    });
   });
 
   it("lets camelCase win field by field, and pool: false win over THRIFTCLIENT_POOL", () => {
@@ -78,6 +91,8 @@ describe("pool settings", { timeout: 10_000 }, () => {
     rejects({ THRIFTCLIENT_POOL_MAX: "2.5" }, /THRIFTCLIENT_POOL_MAX "2.5"/);
     rejects({ pool: { max: "many" } }, /pool.max "many"/);
     rejects({ pool: { idleTimeout: -1 } }, /pool.idleTimeout -1/);
+    rejects({ pool: { pipelining: 0 } }, /pool.pipelining 0.*positive integer/);
+    rejects({ THRIFTCLIENT_POOL_PIPELINING: "2.5" }, /THRIFTCLIENT_POOL_PIPELINING "2.5"/);
     rejects({ THRIFTCLIENT_POOL: "maybe" }, /THRIFTCLIENT_POOL "maybe": expected true or false/);
     rejects(
       { THRIFTCLIENT_POOL_ACQUIRE_TIMEOUT: "soon" },

@@ -23,6 +23,8 @@ describe("pool", () => {
       created: 1,
       discarded: 0,
       timeouts: 0,
+      inFlight: 0,
+      shared: 0,
     });
     await thrift.close();
     await backend.waitForConnections(0);
