@@ -184,16 +184,23 @@ export class Pool {
     return performance.now() - entry.born >= this.#settings.maxLifetime;
   }
 
-  /** The least loaded leased channel that may take one more scope, if sharing is on. */
+  /**
+   * The least loaded leased channel that may take one more scope, if sharing is on: fewer
+   * than `pipelining` scopes hold it and fewer than `pipelining` calls are in flight on it.
+   */
   #shareable(): Entry | undefined {
     const { pipelining } = this.#settings;
     if (pipelining <= 1) return undefined;
     let best: Entry | undefined;
     for (const entry of this.#leased) {
-      if (entry.tainted || entry.dead || entry.inFlight >= pipelining || this.#tooOld(entry)) {
-        continue;
-      }
-      if (!best || entry.inFlight < best.inFlight) best = entry;
+      if (
+        entry.tainted || entry.dead || entry.inFlight >= pipelining ||
+        entry.sinks.size >= pipelining || this.#tooOld(entry)
+      ) continue;
+      if (
+        !best || entry.inFlight < best.inFlight ||
+        (entry.inFlight === best.inFlight && entry.sinks.size < best.sinks.size)
+      ) best = entry;
     }
     return best;
   }
@@ -228,7 +235,9 @@ export class Pool {
       throw error;
     }
     this.#created++;
-    return this.#lease(entry, sink);
+    const lease = this.#lease(entry, sink);
+    this.#serveWaiters(); // leases waiting may share it
+    return lease;
   }
 
   /**

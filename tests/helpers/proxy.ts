@@ -10,6 +10,8 @@ export interface KillingProxy {
   url: string;
   /** Destroys every proxied connection (both sides). */
   killAll(): void;
+  /** Destroys the oldest proxied connection (both sides). */
+  killOne(): void;
   /** From now on, the connection carrying every `n`-th client chunk is destroyed instead. */
   killEvery(n: number): void;
   /** Connections killed so far. */
@@ -55,6 +57,10 @@ export async function startKillingProxy(port: number): Promise<KillingProxy> {
   return {
     url: `tcp://127.0.0.1:${address.port}`,
     killAll: () => [...pairs].forEach(kill),
+    killOne: () => {
+      const [oldest] = pairs;
+      if (oldest) kill(oldest);
+    },
     killEvery: (n) => {
       every = n;
       chunks = 0;
