@@ -1,7 +1,8 @@
 /**
  * The Bun adapter: `Bun.connect` (tcp or unix, with or without TLS) and Bun's `fetch` with
- * its `tls` option. `Bun` is reached through `globalThis` inside functions only, so this
- * module loads (and type-checks) under Deno too.
+ * its `tls` option; for the test server, `Bun.listen` and `Bun.serve` (`bun_listen.ts`).
+ * `Bun` is reached through `globalThis` inside functions only, so this module loads (and
+ * type-checks) under Deno too.
  *
  * @module
  */
@@ -24,6 +25,7 @@ import {
   bunTls,
   peerProblem,
 } from "./bun_api.ts";
+import { bunListen, bunServeHttp } from "./bun_listen.ts";
 import { type BunStream, bunStream } from "./bun_stream.ts";
 
 async function dial(
@@ -120,4 +122,10 @@ function fetchWith(tls: TlsSettings | undefined): FetchLike {
 }
 
 /** The Bun implementation of the runtime shim. */
-export const bunRuntime: Runtime = { name: "bun", dial, fetchWith };
+export const bunRuntime: Runtime = {
+  name: "bun",
+  dial,
+  fetchWith,
+  listen: bunListen,
+  serveHttp: bunServeHttp,
+};
