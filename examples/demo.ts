@@ -8,7 +8,7 @@ import { Calculator } from "../tests/gen/test.ts";
 import { app, unavailable } from "./_app.ts";
 import { startBackend } from "./_backend.ts";
 
-const backend = await startBackend();
+const backend = startBackend();
 const thrift = new ThriftClient(Calculator.Client, {
   transport: backend.url,
   pool: true,
@@ -21,4 +21,4 @@ Deno.serve({
   hostname: "127.0.0.1",
   onListen: ({ port }) => console.log(`Listening on http://127.0.0.1:${port}/`),
   onError: unavailable,
-}, thrift.autoconnect(app(thrift, backend.stop)));
+}, thrift.autoconnect(app(thrift, backend.close)));

@@ -169,7 +169,12 @@ function pick(
   return { value: seed(config, key), name: PREFIX + key };
 }
 
-function parseProtocol(value: unknown, name: string): ProtocolName {
+/**
+ * Reads a protocol name, any case; `undefined` is the default, BINARY.
+ *
+ * @throws {ConfigError} naming the option `name` and the value when it is not a protocol.
+ */
+export function parseProtocol(value: unknown, name: string): ProtocolName {
   if (value === undefined) return "BINARY";
   const word = typeof value === "string" ? value.trim().toUpperCase() : "";
   if ((PROTOCOLS as readonly string[]).includes(word)) {
