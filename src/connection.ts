@@ -4,7 +4,13 @@
  *
  * @module
  */
-import type { Caller, ConnectionHooks, ConnectionKit, SendOptions } from "./connection_kit.ts";
+import type {
+  Caller,
+  CallOptions,
+  ConnectionHooks,
+  ConnectionKit,
+  SendOptions,
+} from "./connection_kit.ts";
 import { Deadlines } from "./deadlines.ts";
 import { ClosedError, invalidReply, TimeoutError, TransportError } from "./errors.ts";
 import { type OutgoingMessage, OutputTransport } from "./protocol.ts";
@@ -195,7 +201,7 @@ export class Connection<C> implements Caller {
   }
 
   /** Runs a generated method once open; rejects at once when closed. */
-  call(method: string, args: unknown[], options?: SendOptions): Promise<unknown> {
+  call(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
     switch (this.#state) {
       case "open":
         return this.#start(method, args, options);
