@@ -7,7 +7,7 @@
 import type { Caller, CallOptions, ConnectionHooks, ConnectionKit } from "./connection_kit.ts";
 import { Deadlines } from "./deadlines.ts";
 import { ClosedError, invalidReply, TimeoutError, TransportError } from "./errors.ts";
-import { type OutgoingMessage, OutputTransport } from "./protocol.ts";
+import { framerFor, type OutgoingMessage, OutputTransport } from "./protocol.ts";
 import { type RawClient, ReplyReader } from "./reply_reader.ts";
 import type { Channel, ReplySink } from "./transport/channel.ts";
 
@@ -78,7 +78,7 @@ export class Connection<C> implements Caller {
   #newEngine(): Engine {
     const { endpoint, ServiceClient, writer } = this.#kit;
     const output = new OutputTransport(
-      endpoint.framed,
+      framerFor(endpoint),
       (bytes, message) => engine.owner.#send(bytes, message),
     );
     const raw = new ServiceClient(output as never, writer as never) as RawClient;
