@@ -1,7 +1,7 @@
 /**
  * Call Apache Thrift services from Deno and Bun web apps, over tcp, tls, unix sockets or
- * HTTP, with the binary, compact or JSON protocol, using the client the Thrift compiler
- * generated, typed by this package's generator
+ * HTTP, with the binary, compact or JSON protocol (or THeader around binary or compact),
+ * using the client the Thrift compiler generated, typed by this package's generator
  * (`deno run -A jsr:@x/thrift-client/gen service.thrift --out gen`).
  *
  * @example Quick start
@@ -23,7 +23,8 @@
  */
 export { ThriftClient } from "./src/client.ts";
 export { Connection } from "./src/connection.ts";
-export type { Caller, CallOptions, ServiceClientClass } from "./src/connection_kit.ts";
+export type { Caller, CallOptions, SendOptions, ServiceClientClass } from "./src/connection_kit.ts";
+export type { InfoHeaders } from "./src/protocol/header.ts";
 export type { PoolStats } from "./src/pool.ts";
 export type {
   CallInfo,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Caller, CallOptions, ConnectionHooks, ConnectionKit } from "./connection_kit.ts";
+import type { Caller, ConnectionHooks, ConnectionKit, SendOptions } from "./connection_kit.ts";
 import { Deadlines } from "./deadlines.ts";
 import { ClosedError, invalidReply, TimeoutError, TransportError } from "./errors.ts";
 import { framerFor, type OutgoingMessage, OutputTransport } from "./protocol.ts";
@@ -18,6 +18,7 @@ import type { Channel, ReplySink } from "./transport/channel.ts";
  */
 interface Engine {
   owner: Connection<unknown>;
+  output: OutputTransport;
   raw: RawClient;
   deadlines: Deadlines;
   replies: ReplyReader;
@@ -44,6 +45,7 @@ export class Connection<C> implements Caller {
   #state: State = "idle";
   #drained: (() => void) | undefined;
   #raw!: RawClient;
+  #output!: OutputTransport;
   #channel: Channel | undefined;
   #replies!: ReplyReader;
   #deadlines!: Deadlines;
@@ -57,6 +59,8 @@ export class Connection<C> implements Caller {
   readonly #timeout: number;
   #callTimeout: number | undefined;
   readonly #unlinks = new Map<number, () => void>();
+  /** Calls that asked for their reply's info headers (`SendOptions.onReplyHeaders`). */
+  readonly #replyHeaders = new Map<number, (headers: ReadonlyMap<string, string>) => void>();
   /** A call timed out or was aborted and may still be answered: never give it back to a pool. */
   #tainted = false;
   /** The channel is leased from the pool: ending gives it back. */
@@ -87,13 +91,14 @@ export class Connection<C> implements Caller {
     );
     const engine: Engine = {
       owner: this as Connection<unknown>,
+      output,
       raw,
       deadlines,
       replies: new ReplyReader(
         this.#kit,
         raw,
         deadlines,
-        (seqid, error, result) => engine.owner.#settle(seqid, error, result),
+        (seqid, error, result, headers) => engine.owner.#settle(seqid, error, result, headers),
       ),
     };
     return engine;
@@ -103,6 +108,7 @@ export class Connection<C> implements Caller {
   #adopt(engine: Engine): void {
     engine.owner = this as Connection<unknown>;
     this.#raw = engine.raw;
+    this.#output = engine.output;
     this.#deadlines = engine.deadlines;
     this.#replies = engine.replies;
   }
@@ -191,8 +197,16 @@ export class Connection<C> implements Caller {
     return this.#leased ? this.#kit.pool!.acquire(sink, cancel) : this.#kit.open(sink, cancel);
   }
 
-  /** Runs a generated method once open; rejects at once when closed. */
-  call(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
+  /**
+   * Runs a generated method once open; rejects at once when closed.
+   *
+   * @param method The generated client's method.
+   * @param args Its arguments.
+   * @param options The call's deadline and signal, and its THeader info headers both ways
+   *   (`headers` sent with its message, `onReplyHeaders` told those of its reply).
+   * @returns What the generated method resolves with.
+   */
+  call(method: string, args: unknown[], options?: SendOptions): Promise<unknown> {
     switch (this.#state) {
       case "open":
         return this.#start(method, args, options);
@@ -210,7 +224,7 @@ export class Connection<C> implements Caller {
     opened: Promise<void>,
     method: string,
     args: unknown[],
-    options?: CallOptions,
+    options?: SendOptions,
   ): Promise<unknown> {
     const next = opened.then(() => this.call(method, args, options));
     const signal = options?.signal;
@@ -222,8 +236,8 @@ export class Connection<C> implements Caller {
     });
   }
 
-  /** The one place a call starts: sequence id, deadline, per-call signal. */
-  #start(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
+  /** The one place a call starts: sequence id, deadline, per-call signal, info headers. */
+  #start(method: string, args: unknown[], options?: SendOptions): Promise<unknown> {
     const raw = this.#raw;
     const fn = raw[method] as (...args: unknown[]) => Promise<unknown>;
     const signal = options?.signal;
@@ -239,14 +253,19 @@ export class Connection<C> implements Caller {
     while (raw._seqid >= MAX_SEQID || raw._reqs[raw._seqid + 1]) {
       raw._seqid = raw._seqid >= MAX_SEQID ? 0 : raw._seqid + 1;
     }
+    // The generated method writes its one message synchronously: these apply to it alone.
     this.#callTimeout = options?.timeout;
+    this.#output.headers = options?.headers;
     let result: Promise<unknown>;
     try {
       result = fn.apply(raw, args);
     } finally {
       this.#callTimeout = undefined;
+      this.#output.headers = undefined;
     }
     const seqid = raw._seqid;
+    const onReplyHeaders = options?.onReplyHeaders;
+    if (onReplyHeaders && raw._reqs[seqid]) this.#replyHeaders.set(seqid, onReplyHeaders);
     if (signal && raw._reqs[seqid]) {
       const onAbort = () => {
         this.#abandon(seqid);
@@ -283,8 +302,16 @@ export class Connection<C> implements Caller {
     this.#replies.abandon(seqid);
   }
 
-  /** The one settle path: forgets the deadline, then resolves or rejects the caller. */
-  #settle(seqid: number, error: unknown, result?: unknown): void {
+  /**
+   * The one settle path: forgets the deadline, hands a reply's info headers to the call that
+   * asked for them, then resolves or rejects the caller.
+   */
+  #settle(
+    seqid: number,
+    error: unknown,
+    result?: unknown,
+    replyHeaders?: ReadonlyMap<string, string>,
+  ): void {
     const callback = this.#raw._reqs[seqid];
     if (!callback) return;
     delete this.#raw._reqs[seqid];
@@ -293,6 +320,15 @@ export class Connection<C> implements Caller {
     if (unlink) {
       this.#unlinks.delete(seqid);
       unlink();
+    }
+    if (this.#replyHeaders.size > 0) {
+      const onReplyHeaders = this.#replyHeaders.get(seqid);
+      this.#replyHeaders.delete(seqid);
+      try {
+        if (onReplyHeaders && replyHeaders) onReplyHeaders(replyHeaders);
+      } catch (thrown) {
+        [error, result] = [thrown, undefined]; // the call rejects with it
+      }
     }
     callback(error, result);
     if (this.#deadlines.size === 0) this.#drained?.();

@@ -7,6 +7,7 @@
 import type { ProtocolClass } from "./_thrift.ts";
 import type { Endpoint } from "./config.ts";
 import type { Pool } from "./pool.ts";
+import type { InfoHeaders } from "./protocol/header.ts";
 import type { ChannelOpener } from "./transport/open_channel.ts";
 
 /** A generated Thrift client class, as `thrift --gen js:node,es6` writes it. */
@@ -18,6 +19,24 @@ export interface CallOptions {
   readonly timeout?: number;
   /** Aborting it rejects this call with `signal.reason` (the late reply is skipped). */
   readonly signal?: AbortSignal;
+}
+
+/**
+ * What the send path takes for one call besides its arguments: its {@link CallOptions}, and
+ * THeader info headers both ways. `Connection.call` takes it; the per-call sources
+ * (`thrift.with`, hooks) are to fill it.
+ */
+export interface SendOptions extends CallOptions {
+  /**
+   * Info headers sent with this call's message, in its THeader frame (`protocol: "HEADER"` or
+   * `"HEADER_COMPACT"`); other protocols do not send them.
+   */
+  readonly headers?: InfoHeaders;
+  /**
+   * Told the info headers of this call's reply (THeader only), just before the call settles
+   * with that reply; if it throws, the call rejects with what it threw.
+   */
+  readonly onReplyHeaders?: (headers: ReadonlyMap<string, string>) => void;
 }
 
 /** Something that runs a named client method. */
