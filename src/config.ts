@@ -432,7 +432,7 @@ export function resolveConfig(
   if (name) (endpoint as { service?: string }).service = name;
   if (header && endpoint.httpUrl) {
     throw new ConfigError(
-      `Invalid ${protocol.name} "${protocolName}" with transport "${location.label}": THeader works over tcp and unix sockets only; Apache's HTTP servers do not speak it (C++ THttpServer and Python's THeaderProtocol have no HTTP support)`,
+      `Invalid ${protocol.name} "${protocolName}" with transport "${location.label}": THeader works over tcp and unix sockets only (Apache's HTTP servers do not offer it: python3-thrift's THeaderProtocol supports no HTTP server, and C++ THttpServer answers it only when built for it)`,
     );
   }
   if (endpoint.zlib && endpoint.httpUrl) {
