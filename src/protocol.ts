@@ -56,7 +56,12 @@ const FRAMED: Framer = {
   },
 };
 
-/** Returns the framing of an endpoint's messages. */
+/**
+ * Returns the framing of an endpoint's messages: THeader's, `TFramedTransport`'s, or none.
+ *
+ * @param endpoint Its protocol, `framed` and THeader settings.
+ * @returns The framer its output transport uses.
+ */
 export function framerFor(endpoint: Pick<Endpoint, "protocol" | "framed" | "header">): Framer {
   if (endpoint.header) return new HeaderFramer(endpoint.protocol, endpoint.header.zlib);
   return endpoint.framed ? FRAMED : UNFRAMED;

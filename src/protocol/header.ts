@@ -246,6 +246,9 @@ function inflated(payload: Uint8Array, expect: HeaderExpectations): Uint8Array {
 /**
  * Unwraps one THeader frame (the bytes after its length).
  *
+ * @param frame The frame, as the frame decoder cut it.
+ * @param expect The protocol, the size limit and the endpoint's label.
+ * @returns The frame's sequence id, info headers and (inflated) message.
  * @throws {ProtocolError} when it is not a THeader frame, its header is truncated, larger
  *   than the frame or holds an absurd varint, its protocol id is not the one expected, it
  *   lists a transform other than zlib, or its payload does not inflate within the limit.
