@@ -25,8 +25,20 @@ import type { DialTarget, TlsSettings } from "./transport/byte_stream.ts";
 export type { PoolOptions, PoolSettings } from "./config_keys.ts";
 export { redact } from "./config_keys.ts";
 
-/** The protocol names accepted by `protocol` (any case). */
-export type ProtocolName = "BINARY" | "COMPACT" | "JSON";
+/**
+ * The protocol names accepted by `protocol` (any case): `HEADER` is THeader with binary messages
+ * inside, `HEADER_COMPACT` THeader with compact ones.
+ */
+export type ProtocolName = "BINARY" | "COMPACT" | "JSON" | "HEADER" | "HEADER_COMPACT";
+
+/** How each message itself is encoded (inside a THeader frame, for the THeader protocols). */
+export type WireProtocol = "BINARY" | "COMPACT" | "JSON";
+
+/** THeader framing (`HEADER`, `HEADER_COMPACT`), decided once. */
+export interface HeaderSettings {
+  /** Compress each frame's payload with the zlib transform (the `zlib` option). */
+  readonly zlib: boolean;
+}
 
 /** TLS options, used by `tcps`, `unixs` and `https` only (ignored by other schemes). */
 export interface SslOptions {
@@ -63,17 +75,20 @@ export type HeadersOption = HeadersInit | ((call: CallInfo) => HeadersInit);
 export interface ThriftClientOptions {
   /** The endpoint URL: tcp, tcps, unix, unixs, http or https. @default {"tcp://localhost:9090"} */
   transport?: string | URL;
-  /** `BINARY`, `COMPACT` or `JSON`, any case. @default {"BINARY"} */
+  /** `BINARY`, `COMPACT`, `JSON`, `HEADER` or `HEADER_COMPACT`, any case. @default {"BINARY"} */
   protocol?: string;
   /** TLS options for tcps, unixs and https. */
   ssl?: SslOptions;
   /** Accepted for parity with the seed; changes nothing on the wire. @default {false} */
   buffered?: boolean;
-  /** Compress socket transports like Apache's `TZlibTransport`. @default {false} */
+  /**
+   * Compress socket transports like Apache's `TZlibTransport`; with THeader, compress each
+   * frame's payload with its zlib transform instead. @default {false}
+   */
   zlib?: boolean;
   /** Give each call outside a scope a connection of its own. @default {true} */
   alwaysConnect?: boolean;
-  /** 4-byte length-prefixed frames (`TFramedTransport`). @default {false} */
+  /** 4-byte length-prefixed frames (`TFramedTransport`); implied by THeader. @default {false} */
   framed?: boolean;
   /** Milliseconds from a call's write to its reply. @default {30000} */
   timeout?: number;
@@ -136,8 +151,13 @@ export interface Endpoint {
   readonly hooks: readonly CallHook[];
   /** Basic auth from the URL's credentials. */
   readonly authorization?: string;
-  readonly protocol: ProtocolName;
+  /** How messages are encoded (inside THeader frames when `header` is set). */
+  readonly protocol: WireProtocol;
+  /** THeader framing; absent for the other protocols. */
+  readonly header?: HeaderSettings;
+  /** Length-prefixed frames: `TFramedTransport`'s, or THeader's (then always true). */
   readonly framed: boolean;
+  /** The `TZlibTransport` stream; false with THeader, whose zlib is `header.zlib`. */
   readonly zlib: boolean;
   readonly buffered: boolean;
   readonly alwaysConnect: boolean;
@@ -152,7 +172,14 @@ export interface Endpoint {
 }
 
 const DEFAULT_TRANSPORT = "tcp://localhost:9090";
-const PROTOCOLS: readonly ProtocolName[] = ["BINARY", "COMPACT", "JSON"];
+/** Each protocol name, and how its messages are encoded. */
+const WIRE: Readonly<Record<ProtocolName, WireProtocol>> = {
+  BINARY: "BINARY",
+  COMPACT: "COMPACT",
+  JSON: "JSON",
+  HEADER: "BINARY",
+  HEADER_COMPACT: "COMPACT",
+};
 
 function seed(config: Readonly<Record<string, unknown>>, key: string): unknown {
   return config[PREFIX + key];
@@ -177,11 +204,9 @@ function pick(
 export function parseProtocol(value: unknown, name: string): ProtocolName {
   if (value === undefined) return "BINARY";
   const word = typeof value === "string" ? value.trim().toUpperCase() : "";
-  if ((PROTOCOLS as readonly string[]).includes(word)) {
-    return word as ProtocolName;
-  }
+  if (Object.hasOwn(WIRE, word)) return word as ProtocolName;
   throw new ConfigError(
-    `Unknown ${name} ${quoted(value)}: expected BINARY, COMPACT or JSON`,
+    `Unknown ${name} ${quoted(value)}: expected BINARY, COMPACT, JSON, HEADER or HEADER_COMPACT`,
   );
 }
 
@@ -409,11 +434,17 @@ export function resolveConfig(
   );
   const service = at(options.service, "SERVICE", "service");
   const int64 = at(options.int64, "INT64", "int64");
+  const protocolName = parseProtocol(protocol.value, protocol.name);
+  const zlibOn = parseBoolean(zlib.value, zlib.name, false);
+  const framedOn = parseBoolean(framed.value, framed.name, false);
+  // THeader is a framing of its own: `framed` is implied, `zlib` becomes its transform.
+  const header = protocolName.startsWith("HEADER") ? { zlib: zlibOn } : undefined;
   const endpoint: Endpoint = {
     ...location,
-    protocol: parseProtocol(protocol.value, protocol.name),
-    zlib: parseBoolean(zlib.value, zlib.name, false),
-    framed: parseBoolean(framed.value, framed.name, false),
+    protocol: WIRE[protocolName],
+    ...(header ? { header } : {}),
+    zlib: header ? false : zlibOn,
+    framed: header ? true : framedOn,
     buffered: parseBoolean(buffered.value, buffered.name, false),
     alwaysConnect: parseBoolean(always.value, always.name, true),
     timeout: parseMillis(timeout.value, timeout.name, 30_000),
@@ -431,6 +462,11 @@ export function resolveConfig(
   if (pool) (endpoint as { pool?: PoolSettings }).pool = pool;
   const name = optionalString(service.value, service.name);
   if (name) (endpoint as { service?: string }).service = name;
+  if (header && endpoint.httpUrl) {
+    throw new ConfigError(
+      `Invalid ${protocol.name} "${protocolName}" with transport "${location.label}": THeader works over tcp and unix sockets only (Apache's HTTP servers do not offer it: python3-thrift's THeaderProtocol supports no HTTP server, and C++ THttpServer answers it only when built for it)`,
+    );
+  }
   if (endpoint.zlib && endpoint.httpUrl) {
     throw new ConfigError(
       `Invalid ${zlib.name} with transport "${location.label}": zlib works over tcp and unix sockets only, no Thrift HTTP server speaks it`,

@@ -13,7 +13,7 @@ import type {
 } from "./connection_kit.ts";
 import { Deadlines } from "./deadlines.ts";
 import { ClosedError, invalidReply, TimeoutError, TransportError } from "./errors.ts";
-import { type OutgoingMessage, OutputTransport } from "./protocol.ts";
+import { framerFor, type OutgoingMessage, OutputTransport } from "./protocol.ts";
 import { type RawClient, ReplyReader } from "./reply_reader.ts";
 import type { Channel, ReplySink } from "./transport/channel.ts";
 
@@ -24,6 +24,7 @@ import type { Channel, ReplySink } from "./transport/channel.ts";
  */
 interface Engine {
   owner: Connection<unknown>;
+  output: OutputTransport;
   raw: RawClient;
   deadlines: Deadlines;
   replies: ReplyReader;
@@ -50,6 +51,7 @@ export class Connection<C> implements Caller {
   #state: State = "idle";
   #drained: (() => void) | undefined;
   #raw!: RawClient;
+  #output!: OutputTransport;
   #channel: Channel | undefined;
   #replies!: ReplyReader;
   #deadlines!: Deadlines;
@@ -62,10 +64,9 @@ export class Connection<C> implements Caller {
   readonly #hooks: ConnectionHooks;
   readonly #timeout: number;
   #callTimeout: number | undefined;
-  #callHeaders: HeadersInit | undefined;
-  /** Where the reply headers of calls that asked for them go, by sequence id. */
-  readonly #replySlots = new Map<number, { headers?: Headers }>();
   readonly #unlinks = new Map<number, () => void>();
+  /** Calls that asked for their reply's info headers (`SendOptions.onReplyHeaders`). */
+  readonly #replyHeaders = new Map<number, (headers: ReadonlyMap<string, string>) => void>();
   /** A call timed out or was aborted and may still be answered: never give it back to a pool. */
   #tainted = false;
   /** The channel is leased from the pool: ending gives it back. */
@@ -87,7 +88,7 @@ export class Connection<C> implements Caller {
   #newEngine(): Engine {
     const { endpoint, ServiceClient, writer } = this.#kit;
     const output = new OutputTransport(
-      endpoint.framed,
+      framerFor(endpoint),
       (bytes, message) => engine.owner.#send(bytes, message),
     );
     const raw = new ServiceClient(output as never, writer as never) as RawClient;
@@ -96,13 +97,14 @@ export class Connection<C> implements Caller {
     );
     const engine: Engine = {
       owner: this as Connection<unknown>,
+      output,
       raw,
       deadlines,
       replies: new ReplyReader(
         this.#kit,
         raw,
         deadlines,
-        (seqid, error, result) => engine.owner.#settle(seqid, error, result),
+        (seqid, error, result, headers) => engine.owner.#settle(seqid, error, result, headers),
       ),
     };
     return engine;
@@ -112,6 +114,7 @@ export class Connection<C> implements Caller {
   #adopt(engine: Engine): void {
     engine.owner = this as Connection<unknown>;
     this.#raw = engine.raw;
+    this.#output = engine.output;
     this.#deadlines = engine.deadlines;
     this.#replies = engine.replies;
   }
@@ -200,8 +203,16 @@ export class Connection<C> implements Caller {
     return this.#leased ? this.#kit.pool!.acquire(sink, cancel) : this.#kit.open(sink, cancel);
   }
 
-  /** Runs a generated method once open; rejects at once when closed. */
-  call(method: string, args: unknown[], options?: CallOptions): Promise<unknown> {
+  /**
+   * Runs a generated method once open; rejects at once when closed.
+   *
+   * @param method The generated client's method.
+   * @param args Its arguments.
+   * @param options The call's deadline and signal, and its THeader info headers both ways
+   *   (`headers` sent with its message, `onReplyHeaders` told those of its reply).
+   * @returns What the generated method resolves with.
+   */
+  call(method: string, args: unknown[], options?: SendOptions): Promise<unknown> {
     switch (this.#state) {
       case "open":
         return this.#start(method, args, options);
@@ -231,7 +242,7 @@ export class Connection<C> implements Caller {
     });
   }
 
-  /** The one place a call starts: sequence id, deadline, per-call signal. */
+  /** The one place a call starts: sequence id, deadline, per-call signal, info headers. */
   #start(method: string, args: unknown[], options?: SendOptions): Promise<unknown> {
     const raw = this.#raw;
     const fn = raw[method] as (...args: unknown[]) => Promise<unknown>;
@@ -248,17 +259,19 @@ export class Connection<C> implements Caller {
     while (raw._seqid >= MAX_SEQID || raw._reqs[raw._seqid + 1]) {
       raw._seqid = raw._seqid >= MAX_SEQID ? 0 : raw._seqid + 1;
     }
+    // The generated method writes its one message synchronously: these apply to it alone.
     this.#callTimeout = options?.timeout;
-    this.#callHeaders = options?.headers;
+    this.#output.headers = options?.headers;
     let result: Promise<unknown>;
     try {
       result = fn.apply(raw, args);
     } finally {
       this.#callTimeout = undefined;
-      this.#callHeaders = undefined;
+      this.#output.headers = undefined;
     }
     const seqid = raw._seqid;
-    if (options?.reply && raw._reqs[seqid]) this.#replySlots.set(seqid, options.reply);
+    const onReplyHeaders = options?.onReplyHeaders;
+    if (onReplyHeaders && raw._reqs[seqid]) this.#replyHeaders.set(seqid, onReplyHeaders);
     if (signal && raw._reqs[seqid]) {
       const onAbort = () => {
         this.#abandon(seqid);
@@ -285,8 +298,6 @@ export class Connection<C> implements Caller {
 
   #send(bytes: Uint8Array, message: OutgoingMessage): void {
     const timeout = this.#callTimeout ?? this.#timeout;
-    const headers = this.#callHeaders;
-    if (headers) message.headers = headers instanceof Headers ? headers : new Headers(headers);
     if (!message.oneway) this.#deadlines.add(message.seqid, message.method, timeout);
     this.#channel!.send(bytes, message, timeout);
   }
@@ -297,17 +308,33 @@ export class Connection<C> implements Caller {
     this.#replies.abandon(seqid);
   }
 
-  /** The one settle path: forgets the deadline, then resolves or rejects the caller. */
-  #settle(seqid: number, error: unknown, result?: unknown): void {
+  /**
+   * The one settle path: forgets the deadline, hands a reply's info headers to the call that
+   * asked for them, then resolves or rejects the caller.
+   */
+  #settle(
+    seqid: number,
+    error: unknown,
+    result?: unknown,
+    replyHeaders?: ReadonlyMap<string, string>,
+  ): void {
     const callback = this.#raw._reqs[seqid];
     if (!callback) return;
     delete this.#raw._reqs[seqid];
     this.#deadlines.delete(seqid);
-    if (this.#replySlots.size > 0) this.#replySlots.delete(seqid);
     const unlink = this.#unlinks.get(seqid);
     if (unlink) {
       this.#unlinks.delete(seqid);
       unlink();
+    }
+    if (this.#replyHeaders.size > 0) {
+      const onReplyHeaders = this.#replyHeaders.get(seqid);
+      this.#replyHeaders.delete(seqid);
+      try {
+        if (onReplyHeaders && replyHeaders) onReplyHeaders(replyHeaders);
+      } catch (thrown) {
+        [error, result] = [thrown, undefined]; // the call rejects with it
+      }
     }
     callback(error, result);
     if (this.#deadlines.size === 0) this.#drained?.();
@@ -322,8 +349,15 @@ export class Connection<C> implements Caller {
   }
 
   #httpReply(seqid: number, body: Uint8Array, headers: Headers): void {
-    const slot = this.#replySlots.get(seqid);
-    if (slot) slot.headers = headers;
+    const onReplyHeaders = this.#replyHeaders.get(seqid);
+    if (onReplyHeaders) {
+      this.#replyHeaders.delete(seqid);
+      try {
+        onReplyHeaders(new Map(headers)); // the response's headers, names in lower case
+      } catch (thrown) {
+        return this.#settle(seqid, thrown); // the call rejects with it
+      }
+    }
     try {
       this.#replies.httpReply(seqid, body);
     } catch (error) {

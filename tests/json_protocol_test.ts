@@ -10,7 +10,7 @@ import { Buffer } from "node:buffer";
 import { test } from "node:test";
 import thrift from "thrift";
 import { TJSONProtocol } from "../src/protocol/json.ts";
-import { OutputTransport } from "../src/protocol.ts";
+import { framerFor, OutputTransport } from "../src/protocol.ts";
 import { ReadBuffer } from "../src/transport/read_buffer.ts";
 import { NEED_MORE, newScanner } from "../src/protocol/scanner.ts";
 import { InputBufferUnderrunError } from "../src/_thrift.ts";
@@ -30,7 +30,10 @@ const NpmJSON = lib.TJSONProtocol;
 
 function encodeOurs(ops: Op[], framed = false): Buffer {
   let out: Buffer | undefined;
-  const transport = new OutputTransport(framed, (bytes) => out = Buffer.from(bytes));
+  const transport = new OutputTransport(
+    framerFor({ protocol: "JSON", framed }),
+    (bytes) => out = Buffer.from(bytes),
+  );
   const p = new TJSONProtocol(transport) as Any;
   for (const [m, ...args] of ops) p[m](...args);
   transport.flush();
@@ -570,7 +573,10 @@ test("json: wrong values are refused before any byte is sent, naming method, fie
   ];
   for (const [method, args, pattern, Kind] of bad) {
     const sent: Uint8Array[] = [];
-    const transport = new OutputTransport(false, (bytes) => sent.push(bytes.slice()));
+    const transport = new OutputTransport(
+      framerFor({ protocol: "JSON", framed: false }),
+      (bytes) => sent.push(bytes.slice()),
+    );
     const p = new TJSONProtocol(transport) as Any;
     p.writeMessageBegin("Calc:add", MT.CALL, 1);
     p.writeStructBegin("args");

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { ProtocolName } from "../config.ts";
+import type { WireProtocol } from "../config.ts";
 
 /** `scan()`: the message is not all here yet. */
 export const NEED_MORE = -1;
@@ -35,7 +35,7 @@ export interface MessageScanner {
 }
 
 /** Returns a new scanner for a protocol's replies. */
-export function newScanner(protocol: ProtocolName): MessageScanner {
+export function newScanner(protocol: WireProtocol): MessageScanner {
   switch (protocol) {
     case "BINARY":
       return new BinaryScanner();

@@ -17,7 +17,7 @@ const STDERR_LIMIT = 16_384;
  */
 export interface CommonPeerOptions {
   transport: "tcp" | "unix" | "tcps" | "unixs" | "http" | "https";
-  protocol?: "binary" | "compact" | "json";
+  protocol?: "binary" | "compact" | "json" | "header";
   framed?: boolean;
   zlib?: boolean;
   multiplex?: boolean;
