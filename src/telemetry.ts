@@ -62,15 +62,19 @@ const NOOP_METER = createNoopMeter();
 /** The RPC semantic conventions' advice for `rpc.client.call.duration`, in seconds. */
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 
-let tracerOf: { provider?: TracerProvider; tracer?: Tracer } = {};
+let tracerOf: { delegate?: TracerProvider; tracer?: Tracer } = {};
 let histogramOf: { provider?: MeterProvider; histogram?: Histogram } = {};
 
 /** The tracer of the registered SDK; undefined while none is (the call then makes no span). */
 function activeTracer(): Tracer | undefined {
   const provider = trace.getTracerProvider();
-  if (provider !== tracerOf.provider) {
-    const none = provider instanceof ProxyTracerProvider && provider.getDelegate() === NOOP_TRACERS;
-    tracerOf = { provider, tracer: none ? undefined : provider.getTracer(SCOPE) };
+  // Registering an SDK gives the API's proxy a delegate: the proxy itself stays the same.
+  const delegate = provider instanceof ProxyTracerProvider ? provider.getDelegate() : provider;
+  if (delegate !== tracerOf.delegate) {
+    tracerOf = {
+      delegate,
+      tracer: delegate === NOOP_TRACERS ? undefined : provider.getTracer(SCOPE),
+    };
   }
   return tracerOf.tracer;
 }
