@@ -7,11 +7,20 @@
  *
  * Works under `deno test` and `bun test` (both run the package's `node:net` server).
  */
+import type { Buffer } from "node:buffer";
 import { mkdtempSync, rmSync } from "node:fs";
 import type { Server, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Calculator, Greeter, types } from "./calculator.ts";
+import {
+  Calculator,
+  type CalculatorHandler,
+  Greeter,
+  type GreeterHandler,
+  type Int64,
+  type Nested,
+  types,
+} from "./calculator.ts";
 import { npmTransport, thrift } from "./npm_thrift.ts";
 
 // the npm server warns on every reply it writes in the compact protocol ("SeqId already set")
@@ -70,20 +79,20 @@ export interface NpmServer {
 export const calculatorHandler = (
   notified: string[],
   signal?: AbortSignal,
-): object => ({
+): CalculatorHandler => ({
   add(a: number, b: number): number {
     return a + b;
   },
   echoString(s: string): string {
     return s;
   },
-  echoI64(v: unknown): unknown {
+  echoI64(v: Int64): Int64 {
     return v;
   },
-  echoBinary(b: Uint8Array): Uint8Array {
+  echoBinary(b: Buffer): Buffer {
     return b;
   },
-  echoNested(n: unknown): unknown {
+  echoNested(n: Nested): Nested {
     return n;
   },
   fail(message: string): Promise<never> {
@@ -115,7 +124,7 @@ export const calculatorHandler = (
 });
 
 /** The Greeter handler: `greet(name)` answers `"hello " + name`. */
-export const greeterHandler = (): object => ({
+export const greeterHandler = (): GreeterHandler => ({
   greet(name: string): string {
     return "hello " + name;
   },
