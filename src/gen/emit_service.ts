@@ -38,17 +38,17 @@ function callParams(f: IdlFunction, types: TypeText): string {
   }).join(", ");
 }
 
-function exceptionNames(f: IdlFunction): string[] {
-  return f.exceptions.map((e) => `\`${e.type?.class ?? e.typeId}\``);
+/** The classes of the exceptions a method declares, each as `format` spells it. */
+function exceptions(f: IdlFunction, format: (name: string) => string): string {
+  return f.exceptions.map((e) => format(e.type?.class ?? e.typeId)).join(" or ");
 }
 
 function clientMethod(f: IdlFunction, types: TypeText): string {
   const ret = f.oneway ? "void" : types.of(f.returnTypeId, f.returnType, "out");
-  const throws = exceptionNames(f);
   const note = f.oneway
     ? " Oneway: resolves once sent."
-    : throws.length
-    ? ` Rejects with ${throws.join(" or ")} when the service throws it.`
+    : f.exceptions.length
+    ? ` Rejects with ${exceptions(f, (name) => `\`${name}\``)} when the service throws it.`
     : "";
   return `  /** Calls \`${f.name}\`.${note} */\n  ${f.name}(${
     callParams(f, types)
@@ -59,11 +59,10 @@ function handlerMethod(f: IdlFunction, types: TypeText): string {
   const params = f.arguments.map((a) => `${a.name}: ${types.read(a)}`).join(", ");
   const value = types.of(f.returnTypeId, f.returnType, "in");
   const ret = f.oneway ? "void" : `${value} | Promise<${value}>`;
-  const throws = exceptionNames(f);
   const note = f.oneway
     ? " Oneway: nothing is answered."
-    : throws.length
-    ? ` Reject with a ${throws.join(" or ")} (\`new ...\`) to answer with it.`
+    : f.exceptions.length
+    ? ` Reject with ${exceptions(f, (name) => `\`new ${name}(...)\``)} to answer with it.`
     : "";
   return `  /** Serves \`${f.name}\`.${note} */\n  ${f.name}(${params}): ${ret};`;
 }
@@ -80,10 +79,10 @@ export function emitService(s: IdlService, file: string, types: TypeText): strin
     ...s.functions.map((f) => clientMethod(f, types)),
     "}",
     `/**`,
-    ` * What a server of \`${s.name}\` implements (${file}.thrift)${inherited}: arguments as`,
-    ` * received, results as values or promises. Declare every argument: the generated`,
-    ` * Processor calls a method whose \`length\` differs in callback style. An error thrown`,
-    ` * synchronously escapes the Processor: reject instead (an \`async\` method does).`,
+    ` * What a server of \`${s.name}\` implements (${file}.thrift)${inherited}:`,
+    ` * arguments as received, results as values or promises. Declare every argument: the`,
+    ` * generated Processor calls a method whose \`length\` differs in callback style. A`,
+    ` * synchronous throw escapes the Processor: reject instead (an \`async\` method does).`,
     ` */`,
     `export interface ${handlerName(s.name)}${base ? ` extends ${handlerName(base)}` : ""} {`,
     ...s.functions.map((f) => handlerMethod(f, types)),

@@ -81,10 +81,10 @@ export interface CalculatorClient {
   header(name: string): Promise<string>;
 }
 /**
- * What a server of `Calculator` implements (test.thrift): arguments as
- * received, results as values or promises. Declare every argument: the generated
- * Processor calls a method whose `length` differs in callback style. An error thrown
- * synchronously escapes the Processor: reject instead (an `async` method does).
+ * What a server of `Calculator` implements (test.thrift):
+ * arguments as received, results as values or promises. Declare every argument: the
+ * generated Processor calls a method whose `length` differs in callback style. A
+ * synchronous throw escapes the Processor: reject instead (an `async` method does).
  */
 export interface CalculatorHandler {
   /** Serves `add`. */
@@ -97,7 +97,7 @@ export interface CalculatorHandler {
   echoBinary(b: Buffer | null): Uint8Array | Promise<Uint8Array>;
   /** Serves `echoNested`. */
   echoNested(n: Nested | null): NestedInit | Promise<NestedInit>;
-  /** Serves `fail`. Reject with a `NotFound` (`new ...`) to answer with it. */
+  /** Serves `fail`. Reject with `new NotFound(...)` to answer with it. */
   fail(message: string | null): void | Promise<void>;
   /** Serves `crash`. */
   crash(): void | Promise<void>;
@@ -119,10 +119,10 @@ export interface GreeterClient {
   greet(name: string): Promise<string>;
 }
 /**
- * What a server of `Greeter` implements (test.thrift): arguments as
- * received, results as values or promises. Declare every argument: the generated
- * Processor calls a method whose `length` differs in callback style. An error thrown
- * synchronously escapes the Processor: reject instead (an `async` method does).
+ * What a server of `Greeter` implements (test.thrift):
+ * arguments as received, results as values or promises. Declare every argument: the
+ * generated Processor calls a method whose `length` differs in callback style. A
+ * synchronous throw escapes the Processor: reject instead (an `async` method does).
  */
 export interface GreeterHandler {
   /** Serves `greet`. */
