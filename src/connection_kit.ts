@@ -15,9 +15,9 @@ export type ServiceClientClass<C> = new (output: never, pClass: never) => C;
 /** Per-call options: `thrift.with({ timeout, signal }).client.method()`. */
 export interface CallOptions {
   /** Milliseconds from this call's write to its reply; wins over the scope's `timeout`. */
-  readonly timeout?: number;
+  readonly timeout?: number | undefined;
   /** Aborting it rejects this call with `signal.reason` (the late reply is skipped). */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
 }
 
 /** Something that runs a named client method. */
@@ -29,7 +29,7 @@ export interface Caller {
 /** How a connection is made and what it tells its owner. */
 export interface ConnectionHooks {
   /** The default `timeout` of each call (the scope's); the endpoint's when absent. */
-  readonly timeout?: number;
+  readonly timeout?: number | undefined;
   /** Lease the channel from the kit's pool instead of opening one of its own. */
   readonly pooled?: boolean;
   /** Called each time the connection starts opening. */
@@ -51,5 +51,5 @@ export interface ConnectionKit {
   /** Builds the typed facade whose methods go through a caller. */
   readonly facade: (caller: Caller) => unknown;
   /** The pool that pooled connections lease from, when the pool is on (sockets only). */
-  readonly pool?: Pool;
+  readonly pool?: Pool | undefined;
 }
