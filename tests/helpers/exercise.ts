@@ -32,7 +32,7 @@ export async function exercise(client: CalculatorClient): Promise<void> {
     }),
   );
   assert.equal(nested.name, "n");
-  assert.equal(nested.points?.[0].y, -2);
+  assert.equal(nested.points?.[0]?.y, -2);
   assert.equal(Number(nested.id?.toNumber()), -5);
   await assert.rejects(client.fail("gone"), (error: unknown) => {
     assert.ok(error instanceof types.NotFound);

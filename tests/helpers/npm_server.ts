@@ -45,9 +45,9 @@ export interface NpmServer {
   /** `tcp://127.0.0.1:PORT` or `unix:/tmp/.../thrift.sock`. */
   url: string;
   /** The TCP port (tcp only). */
-  port?: number;
+  port?: number | undefined;
   /** The socket path (unix only). */
-  path?: string;
+  path?: string | undefined;
   /** Sockets currently open on the server side. */
   liveConnections(): number;
   /** Sockets accepted since start. */
