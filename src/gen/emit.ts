@@ -7,7 +7,7 @@
  */
 import type { IdlConstant, IdlDocument, IdlEnum } from "./idl.ts";
 import { emitService } from "./emit_service.ts";
-import { emitStruct } from "./emit_struct.ts";
+import { emitStruct, TYPES } from "./emit_struct.ts";
 import { TypeText } from "./types.ts";
 
 /** Where the emitted module finds the compiler's JavaScript, relative to itself. */
@@ -23,8 +23,6 @@ const HEADER = [
   "// deno-lint-ignore-file",
   "// deno-fmt-ignore-file",
 ];
-
-const TYPES = "_js_types";
 
 function doc(text: string): string {
   return `/** ${text} */`;

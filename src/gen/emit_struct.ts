@@ -8,7 +8,8 @@
 import type { IdlField, IdlStruct } from "./idl.ts";
 import { initName, type TypeText } from "./types.ts";
 
-const TYPES = "_js_types";
+/** The name a typed module imports the compiler's `<file>_types.js` under. */
+export const TYPES = "_js_types";
 /** Members of `Error` an exception's field may shadow with another type. */
 const ERROR_MEMBERS = new Set(["message", "name", "stack", "cause"]);
 
