@@ -30,7 +30,7 @@ const SERIES_SECONDS = 60;
 function percentile(sorted: number[], p: number): number {
   return sorted.length === 0
     ? 0
-    : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+    : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 }
 
 /** A hook that records calls, and the snapshot of what it recorded. */
@@ -58,7 +58,7 @@ export function callStats(): { hook: CallHook; snapshot(): StatsSnapshot } {
   };
   const snapshot = (): StatsSnapshot => {
     const now = Date.now();
-    while (samples.length > 0 && samples[0].at < now - WINDOW_MS) samples.shift();
+    while (samples.length > 0 && samples[0]!.at < now - WINDOW_MS) samples.shift();
     const second = Math.floor(now / 1000);
     for (const s of perSecond.keys()) if (s <= second - SERIES_SECONDS) perSecond.delete(s);
     const byMethod = new Map<string, Sample[]>();

@@ -43,15 +43,15 @@ export interface HeaderSettings {
 /** TLS options, used by `tcps`, `unixs` and `https` only (ignored by other schemes). */
 export interface SslOptions {
   /** Validate the server certificate and host name. @default {true} */
-  validate?: boolean;
+  validate?: boolean | undefined;
   /** Trusted CA certificates: a file path or PEM text. @default the system trust store */
-  caCerts?: string;
+  caCerts?: string | undefined;
   /** The name sent as SNI and checked in the certificate. @default the URL's host; `localhost` for `unixs` */
-  serverName?: string;
+  serverName?: string | undefined;
   /** Client certificate for mutual TLS: a file path or PEM text. */
-  cert?: string;
+  cert?: string | undefined;
   /** Client private key for mutual TLS: a file path or PEM text. */
-  key?: string;
+  key?: string | undefined;
 }
 
 /** What a `headers` function (and a hook) is told about the call. */
@@ -74,44 +74,44 @@ export type HeadersOption = HeadersInit | ((call: CallInfo) => HeadersInit);
 /** The camelCase options of `new ThriftClient(Client, options)`. */
 export interface ThriftClientOptions {
   /** The endpoint URL: tcp, tcps, unix, unixs, http or https. @default {"tcp://localhost:9090"} */
-  transport?: string | URL;
+  transport?: string | URL | undefined;
   /** `BINARY`, `COMPACT`, `JSON`, `HEADER` or `HEADER_COMPACT`, any case. @default {"BINARY"} */
-  protocol?: string;
+  protocol?: string | undefined;
   /** TLS options for tcps, unixs and https. */
-  ssl?: SslOptions;
+  ssl?: SslOptions | undefined;
   /** Accepted for parity with the seed; changes nothing on the wire. @default {false} */
-  buffered?: boolean;
+  buffered?: boolean | undefined;
   /**
    * Compress socket transports like Apache's `TZlibTransport`; with THeader, compress each
    * frame's payload with its zlib transform instead. @default {false}
    */
-  zlib?: boolean;
+  zlib?: boolean | undefined;
   /** Give each call outside a scope a connection of its own. @default {true} */
-  alwaysConnect?: boolean;
+  alwaysConnect?: boolean | undefined;
   /** 4-byte length-prefixed frames (`TFramedTransport`); implied by THeader. @default {false} */
-  framed?: boolean;
+  framed?: boolean | undefined;
   /** Milliseconds from a call's write to its reply. @default {30000} */
-  timeout?: number;
+  timeout?: number | undefined;
   /** Milliseconds to connect, including the TLS handshake. @default {10000} */
-  connectTimeout?: number;
+  connectTimeout?: number | undefined;
   /** The service name behind a multiplexed processor (`TMultiplexedProtocol`). */
-  service?: string;
+  service?: string | undefined;
   /** Headers sent with every call: HTTP headers on http(s), info headers with THeader. */
-  headers?: HeadersOption;
+  headers?: HeadersOption | undefined;
   /**
    * Around every call, first outermost: `(call, next) => next()`, seeing the method, the
    * arguments, the headers to send and, after `next()`, the reply's headers.
    */
-  hooks?: readonly CallHook[];
+  hooks?: readonly CallHook[] | undefined;
   /** The largest reply (or frame) accepted, in bytes. @default {16777216} */
-  maxMessageSize?: number;
+  maxMessageSize?: number | undefined;
   /** Reuse connections: `true` for the defaults, or the pool's settings. @default {false} */
-  pool?: boolean | PoolOptions;
+  pool?: boolean | PoolOptions | undefined;
   /**
    * How replies carry i64 values: node-int64 `Int64` objects, as the generated code expects,
    * or `bigint` (then type them with the generator's `--int64 bigint`). @default {"Int64"}
    */
-  int64?: "Int64" | "bigint";
+  int64?: "Int64" | "bigint" | undefined;
 }
 
 /** Any `THRIFTCLIENT_*` key, as the environment spells them; unknown ones are a `ConfigError`. */
@@ -220,10 +220,10 @@ function parseInt64(value: unknown, name: string): "Int64" | "bigint" {
 
 interface Tls {
   validate: boolean;
-  ca?: string;
-  serverName?: string;
-  cert?: string;
-  key?: string;
+  ca?: string | undefined;
+  serverName?: string | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
 }
 
 function readTls(

@@ -4,13 +4,8 @@
  *
  * @module
  */
-import type {
-  Caller,
-  CallOptions,
-  ConnectionHooks,
-  ConnectionKit,
-  SendOptions,
-} from "./connection_kit.ts";
+import { minArgs } from "./_service_class.ts";
+import type { Caller, ConnectionHooks, ConnectionKit, SendOptions } from "./connection_kit.ts";
 import { Deadlines } from "./deadlines.ts";
 import { ClosedError, invalidReply, TimeoutError, TransportError } from "./errors.ts";
 import { framerFor, type OutgoingMessage, OutputTransport } from "./protocol.ts";
@@ -249,11 +244,15 @@ export class Connection<C> implements Caller {
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (args.length < fn.length) {
-      return Promise.reject(
-        new TypeError(
-          `Cannot call "${method}" on "${this.#kit.endpoint.label}": it takes ${fn.length} arguments, got ${args.length}`,
-        ),
-      );
+      const least = minArgs(raw.constructor, method, fn.length);
+      if (args.length < least) {
+        const takes = least < fn.length ? `${least} to ${fn.length}` : `${least}`;
+        return Promise.reject(
+          new TypeError(
+            `Cannot call "${method}" on "${this.#kit.endpoint.label}": it takes ${takes} arguments, got ${args.length}`,
+          ),
+        );
+      }
     }
     // Sequence ids stay within i32 and never reuse one still in flight.
     while (raw._seqid >= MAX_SEQID || raw._reqs[raw._seqid + 1]) {

@@ -16,14 +16,14 @@ export type ServiceClientClass<C> = new (output: never, pClass: never) => C;
 /** Per-call options: `thrift.with({ timeout, signal, headers }).client.method()`. */
 export interface CallOptions {
   /** Milliseconds from this call's write to its reply; wins over the scope's `timeout`. */
-  readonly timeout?: number;
+  readonly timeout?: number | undefined;
   /** Aborting it rejects this call with `signal.reason` (the late reply is skipped). */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /**
    * Headers sent with this call: HTTP request headers on http(s), info headers in its THeader
    * frame (`protocol: "HEADER"` or `"HEADER_COMPACT"`); other protocols carry none.
    */
-  readonly headers?: InfoHeaders;
+  readonly headers?: InfoHeaders | undefined;
 }
 
 /**
@@ -36,7 +36,7 @@ export interface SendOptions extends CallOptions {
    * THeader reply's info headers), just before the call settles with that reply; if it
    * throws, the call rejects with what it threw.
    */
-  readonly onReplyHeaders?: (headers: ReadonlyMap<string, string>) => void;
+  readonly onReplyHeaders?: ((headers: ReadonlyMap<string, string>) => void) | undefined;
 }
 
 /** Something that runs a named client method. */
@@ -48,7 +48,7 @@ export interface Caller {
 /** How a connection is made and what it tells its owner. */
 export interface ConnectionHooks {
   /** The default `timeout` of each call (the scope's); the endpoint's when absent. */
-  readonly timeout?: number;
+  readonly timeout?: number | undefined;
   /** Lease the channel from the kit's pool instead of opening one of its own. */
   readonly pooled?: boolean;
   /** Called each time the connection starts opening. */
@@ -70,5 +70,5 @@ export interface ConnectionKit {
   /** Builds the typed facade whose methods go through a caller (with its call options). */
   readonly facade: (caller: Caller, options?: CallOptions) => unknown;
   /** The pool that pooled connections lease from, when the pool is on (sockets only). */
-  readonly pool?: Pool;
+  readonly pool?: Pool | undefined;
 }

@@ -62,7 +62,9 @@ const FRAMED: Framer = {
  * @param endpoint Its protocol, `framed` and THeader settings.
  * @returns The framer its output transport uses.
  */
-export function framerFor(endpoint: Pick<Endpoint, "protocol" | "framed" | "header">): Framer {
+export function framerFor(
+  endpoint: Pick<Endpoint, "protocol" | "framed"> & Partial<Pick<Endpoint, "header">>,
+): Framer {
   if (endpoint.header) return new HeaderFramer(endpoint.protocol, endpoint.header.zlib);
   return endpoint.framed ? FRAMED : UNFRAMED;
 }

@@ -45,7 +45,7 @@ export type CallHook = (call: HookCall, next: () => Promise<unknown>) => Promise
 export interface TelemetrySettings {
   readonly hooks: readonly CallHook[];
   /** The `headers` option. */
-  readonly headers?: HeadersOption;
+  readonly headers?: HeadersOption | undefined;
   /** The IDL service name, or the multiplexed name. */
   readonly service: string;
   /** The endpoint URL without credentials. */
@@ -62,8 +62,10 @@ const NOOP_METER = createNoopMeter();
 /** The RPC semantic conventions' advice for `rpc.client.call.duration`, in seconds. */
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 
-let tracerOf: { delegate?: TracerProvider; tracer?: Tracer } = {};
-let histogramOf: { provider?: MeterProvider; histogram?: Histogram } = {};
+let tracerOf: { delegate?: TracerProvider; tracer: Tracer | undefined } = { tracer: undefined };
+let histogramOf: { provider?: MeterProvider; histogram: Histogram | undefined } = {
+  histogram: undefined,
+};
 
 /** The tracer of the registered SDK; undefined while none is (the call then makes no span). */
 function activeTracer(): Tracer | undefined {

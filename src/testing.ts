@@ -20,7 +20,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { parseProtocol, type ProtocolName } from "./config.ts";
+import { parseProtocol, type WireProtocol } from "./config.ts";
 import { ConfigError } from "./errors.ts";
 import { runtime } from "./runtime/detect.ts";
 import { Dispatcher, type Processor } from "./serve/dispatcher.ts";
@@ -69,7 +69,7 @@ type Transport = NonNullable<ServeOptions["transport"]>;
 const TRANSPORTS: readonly string[] = ["tcp", "unix", "http"];
 
 /** Checks the options; returns the transport and protocol they name. */
-function check(options: ServeOptions): { transport: Transport; protocol: ProtocolName } {
+function check(options: ServeOptions): { transport: Transport; protocol: WireProtocol } {
   const transport = options.transport ?? "tcp";
   if (!TRANSPORTS.includes(transport)) {
     throw new ConfigError(
@@ -86,7 +86,13 @@ function check(options: ServeOptions): { transport: Transport; protocol: Protoco
       throw new ConfigError(`Invalid option "${name}" for serve() over ${transport}`);
     }
   }
-  return { transport, protocol: parseProtocol(options.protocol, "protocol") };
+  const protocol = parseProtocol(options.protocol, "protocol");
+  if (protocol !== "BINARY" && protocol !== "COMPACT" && protocol !== "JSON") {
+    throw new ConfigError(
+      `Unknown protocol "${options.protocol}" for serve(): expected BINARY, COMPACT or JSON`,
+    );
+  }
+  return { transport, protocol };
 }
 
 /** Listens on a tcp port or a unix socket; every accepted connection joins `streams`. */

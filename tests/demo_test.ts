@@ -35,7 +35,7 @@ async function startDemo(args: string[]) {
       const match = /Listening on (http:\/\/\S+)/.exec(out);
       if (match) {
         clearTimeout(timer);
-        resolve(match[1]);
+        resolve(match[1]!);
       }
     };
     child.stdout!.on("data", read);
@@ -85,7 +85,7 @@ describe("demo", () => {
         .reverse();
       assert.ok(redraws.length >= 3, `redraws seen: ${JSON.stringify(redraws)}\n${dom}`);
       for (let i = 1; i < redraws.length; i++) {
-        assert.ok(redraws[i].total > redraws[i - 1].total, JSON.stringify(redraws));
+        assert.ok(redraws[i]!.total > redraws[i - 1]!.total, JSON.stringify(redraws));
       }
       assert.match(dom, /<polyline id="line"[^>]*points="[\d., ]+"/);
       assert.match(dom, /<td>add<\/td>/);

@@ -57,7 +57,8 @@ describe("THeader frames: the client's own", () => {
       assert.equal(result, "hi");
       assert.deepEqual([...told ?? []], [["from", "server"], ["n", "ü"]]);
       assert.equal(await conn.client.echoString("y"), "hi");
-      const [first, second] = server.requests;
+      const first = server.requests[0]!;
+      const second = server.requests[1]!;
       assert.equal(first.seqid, first.messageSeqid);
       assert.equal(second.seqid, first.seqid + 1);
       assert.equal(first.flags, 0);
@@ -78,8 +79,8 @@ describe("THeader frames: the client's own", () => {
     });
     await thrift.client.notify("oneway: no reply expected");
     await until("the request arrives", () => server.requests.length === 1);
-    assert.equal(server.requests[0].protocolId, 2);
-    assert.deepEqual(server.requests[0].transforms, [1]);
+    assert.equal(server.requests[0]!.protocolId, 2);
+    assert.deepEqual(server.requests[0]!.transforms, [1]);
   });
 
   it(

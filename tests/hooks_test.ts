@@ -50,7 +50,7 @@ describe("hooks", { skip: !pythonThriftAvailable() }, () => {
       "inner out application/x-thrift",
       "outer out",
     ]);
-    const [call] = seen;
+    const call = seen[0]!;
     assert.equal(call.method, "header");
     assert.equal(call.service, "Calculator");
     assert.deepEqual(call.args, ["x-tenant"]);

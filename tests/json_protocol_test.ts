@@ -329,7 +329,7 @@ for (const [name, ops] of Object.entries(cases)) {
 }
 
 test("json: a framed message starts with its length", () => {
-  const ops = cases["bools"];
+  const ops = cases["bools"]!;
   const framed = encodeOurs(ops, true);
   const plain = encodeNpm(ops);
   assert.equal(framed.readInt32BE(0), plain.length);
@@ -592,7 +592,7 @@ test("json: wrong values are refused before any byte is sent, naming method, fie
     const ok = message("ok", MT.CALL, field("v", Ty.I32, 1, i32(1)));
     for (const [m, ...a] of ok) p[m](...a);
     transport.flush();
-    assert.equal(Buffer.from(sent[0]).toString(), encodeNpm(ok).toString());
+    assert.equal(Buffer.from(sent[0]!).toString(), encodeNpm(ok).toString());
   }
 });
 
@@ -708,7 +708,7 @@ test("json: a message cut at any byte underruns; whole it reads as npm reads it"
 });
 
 test("json: fed one byte at a time, each message is read once the scanner finds it whole", () => {
-  const messages = [encodeOurs(cases["strings"]), encodeOurs(cases["nested structs"])];
+  const messages = [encodeOurs(cases["strings"]!), encodeOurs(cases["nested structs"]!)];
   const buffer = new ReadBuffer();
   const p = new TJSONProtocol(buffer);
   const scanner = newScanner("JSON");
@@ -726,7 +726,7 @@ test("json: fed one byte at a time, each message is read once the scanner finds 
     buffer.commit();
     read.push([fname, at]);
   });
-  assert.deepEqual(read, [["s", messages[0].length - 1], ["n", all.length - 1]]);
+  assert.deepEqual(read, [["s", messages[0]!.length - 1], ["n", all.length - 1]]);
   assert.equal(buffer.pending, 0);
 });
 

@@ -76,7 +76,7 @@ describe("OpenTelemetry", { skip: !pythonThriftAvailable() }, () => {
       });
       const sent = await thrift.client.header("traceparent");
       assert.equal(await thrift.client.header("x-tenant"), "acme");
-      const { traceId, spanId } = sdk.spans()[0].spanContext();
+      const { traceId, spanId } = sdk.spans()[0]!.spanContext();
       assert.equal(sent, `00-${traceId}-${spanId}-01`);
     });
   }
@@ -87,7 +87,7 @@ describe("OpenTelemetry", { skip: !pythonThriftAvailable() }, () => {
     const thrift = new ThriftClient(Calculator.Client, { transport: peer.url, protocol: "HEADER" });
     const sent = await thrift.client.header("traceparent");
     await thrift.close();
-    const { traceId, spanId } = sdk.spans()[0].spanContext();
+    const { traceId, spanId } = sdk.spans()[0]!.spanContext();
     assert.equal(sent, `00-${traceId}-${spanId}-01`);
   });
 
@@ -108,7 +108,7 @@ describe("OpenTelemetry", { skip: !pythonThriftAvailable() }, () => {
       ["Calculator/add", SpanStatusCode.ERROR, "CONNECT"],
       ["Calculator/add", SpanStatusCode.UNSET, undefined],
     ]);
-    const unix = sdk.spans()[2].attributes;
+    const unix = sdk.spans()[2]!.attributes;
     assert.equal(unix["server.address"], "/nonexistent/t.sock");
     assert.equal(unix["network.transport"], "unix");
     const points = await sdk.histogram("rpc.client.call.duration");

@@ -316,7 +316,7 @@ for (const kind of ["binary", "compact"]) {
       }
       transport.flush();
       assert.equal(
-        Buffer.from(sent[0]).toString("hex"),
+        Buffer.from(sent[0]!).toString("hex"),
         encodeNpm(kind, message("ok", MT.CALL, field("v", Ty.I32, 1, ["writeI32", 1]))).toString(
           "hex",
         ),
@@ -345,7 +345,7 @@ for (const kind of ["binary", "compact"]) {
   });
 
   test(`${kind}: a truncated message underruns, so the connection waits for more`, () => {
-    const ops = cases["containers"];
+    const ops = cases["containers"]!;
     const bytes = encodeOurs(kind, ops);
     for (const cut of [1, 5, bytes.length - 1]) {
       const buffer = new ReadBuffer();
@@ -446,16 +446,16 @@ test("the output buffer is reused across messages and grows for a large one", ()
     p[m](...args);
   }
   transport.flush();
-  assert.equal(views[0].buffer, views[0].buffer);
+  assert.equal(views[0]!.buffer, views[0]!.buffer);
   assert.equal(
-    views[1].length,
+    views[1]!.length,
     4 +
       encodeNpm(
         "binary",
         message("b", MT.CALL, field("v", Ty.STRING, 1, ["writeString", "z".repeat(5000)])),
       ).length,
   );
-  assert.equal(views[2].buffer, views[1].buffer, "same buffer after growing");
+  assert.equal(views[2]!.buffer, views[1]!.buffer, "same buffer after growing");
 });
 
 for (const protocol of ["binary", "compact"] as const) {

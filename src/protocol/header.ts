@@ -172,7 +172,7 @@ class HeaderCursor {
     let value = 0;
     for (let i = 0; i < 5; i++) {
       if (this.pos >= this.end) throw this.fail(`the header ends inside ${what}`);
-      const byte = this.#bytes[this.pos++];
+      const byte = this.#bytes[this.pos++]!;
       value += (byte & 0x7f) * 2 ** (7 * i);
       if (byte < 0x80) {
         if (value > 0x7fffffff) throw this.fail(`${what} ${value} is out of range`);
@@ -199,7 +199,7 @@ function invalidFrame(label: string, what: string): ProtocolError {
 }
 
 function notHeader(label: string, frame: Uint8Array): ProtocolError {
-  const head = (frame[0] << 8) | frame[1];
+  const head = (frame[0]! << 8) | frame[1]!;
   const what = head === 0x8001
     ? "a framed binary message"
     : frame[0] === 0x82

@@ -37,9 +37,9 @@ export interface BunSocketHandler {
 /** Bun's TLS options, for sockets and for `fetch`. */
 export interface BunTls {
   rejectUnauthorized: boolean;
-  ca?: string;
-  cert?: string;
-  key?: string;
+  ca?: string | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
   serverName?: string;
   checkServerIdentity?: (host: string, cert: PeerCertificate) => Error | undefined;
 }

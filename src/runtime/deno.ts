@@ -80,7 +80,7 @@ function fetchWith(tls: TlsSettings | undefined): FetchLike {
     if (tls.ca === undefined && tls.cert === undefined) return fetch(url, init);
     const { ca, cert, key } = tls;
     client ??= Deno.createHttpClient({
-      caCerts: ca === undefined ? undefined : [ca],
+      ...(ca === undefined ? {} : { caCerts: [ca] }),
       ...(cert !== undefined && key !== undefined ? { cert, key } : {}),
     });
     return fetch(url, { ...init, client });

@@ -6,9 +6,15 @@
  * @module
  */
 import { type MessageHeader, MessageType, type Protocol } from "../_thrift.ts";
-import type { ProtocolName } from "../config.ts";
+import type { WireProtocol } from "../config.ts";
 import { ProtocolError } from "../errors.ts";
-import { OutputTransport, readingProtocol, writingProtocol } from "../protocol.ts";
+import {
+  type Framer,
+  framerFor,
+  OutputTransport,
+  readingProtocol,
+  writingProtocol,
+} from "../protocol.ts";
 import type { ReadBuffer } from "../transport/read_buffer.ts";
 
 /** The generated processor, as the server drives it. */
@@ -27,16 +33,16 @@ export class Dispatcher {
   readonly #processor: Processor;
   readonly #Reader: new (buffer: ReadBuffer) => RequestReader;
   readonly #Writer: new (output: OutputTransport) => Protocol;
-  readonly #framed: boolean;
+  readonly #framer: Framer;
 
   /**
    * @param processor The generated processor, made with the recording handler.
    * @param protocol The protocol of requests and replies.
    * @param framed Prefix each reply with its length.
    */
-  constructor(processor: Processor, protocol: ProtocolName, framed: boolean) {
+  constructor(processor: Processor, protocol: WireProtocol, framed: boolean) {
     this.#processor = processor;
-    this.#framed = framed;
+    this.#framer = framerFor({ protocol, framed });
     // The processor ends each reply with the protocol's `flush()`: the transport's, here.
     this.#Writer = class extends writingProtocol(protocol) {
       readonly #output: OutputTransport;
@@ -81,7 +87,7 @@ export class Dispatcher {
    */
   dispatch(reader: RequestReader): Promise<Uint8Array<ArrayBuffer> | undefined> {
     const { promise, resolve } = Promise.withResolvers<Uint8Array<ArrayBuffer> | undefined>();
-    const output = new OutputTransport(this.#framed, (bytes) => resolve(bytes.slice()));
+    const output = new OutputTransport(this.#framer, (bytes) => resolve(bytes.slice()));
     this.#processor.process(reader, new this.#Writer(output));
     if (reader.header?.mtype === MessageType.ONEWAY) resolve(undefined); // nothing is written
     return promise;

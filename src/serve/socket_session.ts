@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ProtocolName } from "../config.ts";
+import type { WireProtocol } from "../config.ts";
 import { ProtocolError } from "../errors.ts";
 import { NEED_MORE, newScanner, TOO_LARGE } from "../protocol/scanner.ts";
 import type { ByteStream, StreamHandlers } from "../transport/byte_stream.ts";
@@ -16,7 +16,7 @@ import type { Dispatcher } from "./dispatcher.ts";
 /** How a session reads its connection. */
 export interface SessionSettings {
   readonly dispatcher: Dispatcher;
-  readonly protocol: ProtocolName;
+  readonly protocol: WireProtocol;
   readonly framed: boolean;
   /** The server's URL, for error messages. */
   readonly label: string;

@@ -28,7 +28,7 @@ export type DialTarget =
     /** The URL without credentials, for error messages. */
     readonly label: string;
     /** TLS on top of the socket when present. */
-    readonly tls?: TlsSettings;
+    readonly tls?: TlsSettings | undefined;
   }
   & (
     | { readonly kind: "tcp"; readonly host: string; readonly port: number }

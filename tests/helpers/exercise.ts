@@ -36,7 +36,7 @@ export async function exercise(client: CalculatorClient, binaryBytes = 64 * 1024
     }),
   );
   assert.equal(nested.name, "n");
-  assert.equal(nested.points?.[0].y, -2);
+  assert.equal(nested.points?.[0]?.y, -2);
   assert.equal(Number(nested.id?.toNumber()), -5);
   await assert.rejects(client.fail("gone"), (error: unknown) => {
     assert.ok(error instanceof types.NotFound);

@@ -14,7 +14,7 @@ export function varint(value: number, bytes = 0): number[] {
     out.push(value % 128);
     value = Math.floor(value / 128);
   } while (value > 0 || out.length < bytes);
-  for (let i = 0; i < out.length - 1; i++) out[i] |= 0x80;
+  for (let i = 0; i < out.length - 1; i++) out[i]! |= 0x80;
   return out;
 }
 
@@ -113,7 +113,7 @@ export function parseRequest(chunk: Uint8Array): RequestFrame {
   const next = () => {
     let value = 0;
     for (let shift = 0;; shift += 7) {
-      const byte = chunk[at++];
+      const byte = chunk[at++]!;
       value += (byte & 0x7f) * 2 ** shift;
       if (byte < 0x80) return value;
     }
