@@ -9,7 +9,7 @@
  * import { serve } from "@x/thrift-client/testing";
  * import { Calculator } from "./gen/tutorial.ts";
  *
- * await using server = serve(Calculator, { add: (a, b) => a + b });
+ * await using server = serve(Calculator, { add: (a: number, b: number) => a + b });
  * const thrift = new ThriftClient(Calculator.Client, { transport: server.url });
  * console.log(await thrift.client.add(1, 2)); // 3
  * console.log(server.calls); // [{ method: "add", args: [1, 2] }]
@@ -131,7 +131,7 @@ function listenSocket(
  *
  * @example Serve over HTTP in the compact protocol
  * ```ts ignore
- * await using server = serve(Calculator, { add: (a, b) => a + b }, {
+ * await using server = serve(Calculator, { add: (a: number, b: number) => a + b }, {
  *   transport: "http",
  *   protocol: "compact",
  * });

@@ -48,15 +48,26 @@ const STRICT = {
   noUncheckedIndexedAccess: true,
 };
 
-/** The app: calls the typed service, implements a typed handler, prints what it got. */
-function app(library: string): string {
+/**
+ * The app: calls the typed service (at the URL given, or at the typed test server it starts
+ * with \`serve\`), implements a typed handler, prints what it got.
+ */
+function app(library: string, testing: string): string {
   return `import process from "node:process";
 import { ThriftClient } from "${library}";
+import { serve } from "${testing}";
 import { Calculator, Value } from "./gen/tutorial.ts";
 import { Finish, type PainterHandler } from "./gen/paint.ts";
 import { Color } from "./gen/palette.ts";
 
-const thrift = new ThriftClient(Calculator.Client, { transport: process.argv[2] ?? "" });
+await using server = serve(Calculator, {
+  add: (a, b) => (a ?? 0) + (b ?? 0),
+  byId: (q, limit) => [q ?? 0, limit],
+  pick: (v) => v ?? new Value({ text: "none" }),
+  reverse: (data) => Uint8Array.from(data ?? []).reverse(),
+});
+const url = process.argv[2] === "serve" ? server.url : process.argv[2] ?? "";
+const thrift = new ThriftClient(Calculator.Client, { transport: url });
 await using conn = thrift.connect();
 const sum: number = await conn.client.add(1, 2);
 const ids: number[] = await conn.client.byId(7);
@@ -106,16 +117,19 @@ describe("gen: a fresh project", {
           assert.doesNotMatch(made.stderr, /@types\/node/);
         }
         const library = relative(project, fromRoot("mod.ts"));
-        writeFileSync(join(project, "app.ts"), app(library));
+        const testing = relative(project, fromRoot("src/testing.ts"));
+        writeFileSync(join(project, "app.ts"), app(library, testing));
         const checked = checkFiles(["app.ts"], project);
         assert.equal(checked.status, 0, checked.stderr);
 
         await using peer = await startTypedPeer("binary");
         const expected = { sum: 3, ids: [7, 10], text: "fresh", bytes: [2, 1], red: 1 };
         for (const [runtime, args] of [[DENO, ["run", "-A"]], [BUN, ["run"]]] as const) {
-          const ran = run(runtime, [...args, "app.ts", peer.url], project);
-          assert.equal(ran.status, 0, `${runtime}: ${ran.stderr}`);
-          assert.deepEqual(JSON.parse(ran.stdout), expected, runtime);
+          for (const where of [peer.url, "serve"]) { // the Python peer, the typed test server
+            const ran = run(runtime, [...args, "app.ts", where], project);
+            assert.equal(ran.status, 0, `${runtime} ${where}: ${ran.stderr}`);
+            assert.deepEqual(JSON.parse(ran.stdout), expected, `${runtime} ${where}`);
+          }
         }
 
         // Without @types/node the generator warns, and deno check fails as the warning says.
