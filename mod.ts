@@ -1,7 +1,7 @@
 /**
  * Call Apache Thrift services from Deno and Bun web apps, over tcp, tls, unix sockets or
- * HTTP, with the binary, compact or JSON protocol, using the client the Thrift compiler
- * generated, typed by this package's generator
+ * HTTP, with the binary, compact or JSON protocol (or THeader around binary or compact),
+ * using the client the Thrift compiler generated, typed by this package's generator
  * (`deno run -A jsr:@x/thrift-client/gen service.thrift --out gen`).
  *
  * @example Quick start
@@ -24,7 +24,8 @@
 export { ThriftClient } from "./src/client.ts";
 export { Connection } from "./src/connection.ts";
 export { jsonReplacer } from "./src/json_replacer.ts";
-export type { Caller, CallOptions, ServiceClientClass } from "./src/connection_kit.ts";
+export type { Caller, CallOptions, SendOptions, ServiceClientClass } from "./src/connection_kit.ts";
+export type { InfoHeaders } from "./src/protocol/header.ts";
 export type { PoolStats } from "./src/pool.ts";
 export type { CallHook, HookCall } from "./src/telemetry.ts";
 export type {

@@ -109,7 +109,7 @@ function lineReader(input: NodeJS.ReadableStream, what: string): (ms?: number) =
 /** utime + stime of a process in seconds (Linux /proc), for the server's CPU %. */
 function cpuSeconds(pid: number): number {
   try {
-    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
     return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
   } catch {
     return NaN;
@@ -191,13 +191,13 @@ interface Row {
 const sum = (xs: number[]): number => xs.reduce((a, b) => a + b, 0);
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.floor(s.length / 2)];
+  return s[Math.floor(s.length / 2)] ?? NaN;
 };
 const num = (r: Reply, key: string): number => Number(r[key]);
 const mean = (rs: Reply[], key: string): number => sum(rs.map((r) => num(r, key))) / rs.length;
 
 /** How a row turns a column's rounds into one number. */
-const AGGREGATE: Record<string, (rs: Reply[]) => number> = {
+const AGGREGATE = {
   rate: (rs) => sum(rs.map((r) => num(r, "calls"))) / sum(rs.map((r) => num(r, "seconds"))),
   p50: (rs) => median(rs.map((r) => num(r, "p50"))),
   p99: (rs) => median(rs.map((r) => num(r, "p99"))),
@@ -206,7 +206,7 @@ const AGGREGATE: Record<string, (rs: Reply[]) => number> = {
     1000 * sum(rs.map((r) => num(r, "seconds"))) / sum(rs.map((r) => num(r, "calls"))),
   rps: (rs) => sum(rs.map((r) => num(r, "requests"))) / sum(rs.map((r) => num(r, "seconds"))),
   heapDelta: (rs) => mean(rs, "delta"),
-};
+} satisfies Record<string, (rs: Reply[]) => number>;
 
 interface Tally {
   replies: Reply[];
@@ -336,8 +336,9 @@ function table(rows: Row[], runtime: "deno" | "bun"): string {
         ).join(" / "),
     ];
   });
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i].length)));
-  const line = (cells: string[]) => `| ${cells.map((s, i) => s.padEnd(widths[i])).join(" | ")} |`;
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]?.length ?? 0)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((s, i) => s.padEnd(widths[i] ?? 0)).join(" | ")} |`;
   return [line(head), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
 }
 
@@ -347,7 +348,7 @@ interface Target {
   runtime: "deno" | "bun";
   target: string;
   /** the measured ratio (MB for the heap target); undefined when a cell has no number */
-  measured?: number;
+  measured?: number | undefined;
   op: ">=" | "<=" | "within";
   threshold: number;
   met: boolean;
@@ -446,8 +447,8 @@ async function main(): Promise<number> {
   const server = spawn(binary, ["--chunk", String(CHUNK_BYTES)], {
     stdio: ["pipe", "pipe", "inherit"],
   });
-  const [port, chunkedPort] = (await lineReader(server.stdout!, "server")()).split(" ").slice(1)
-    .map(Number);
+  const ready = await lineReader(server.stdout!, "server")();
+  const [, port = NaN, chunkedPort = NaN] = ready.split(" ").map(Number);
   const children: Child[] = [];
   try {
     for (const runtime of ["deno", "bun"] as const) {
@@ -462,7 +463,13 @@ async function main(): Promise<number> {
     const by = (name: string) => children.find((c) => c.name === name)!;
     const libs = [by("deno/lib"), by("bun/lib")];
     const rows: Row[] = [];
-    type Aggregates = [suffix: string, label: string, unit: string, agg: string, up: boolean][];
+    type Aggregates = [
+      suffix: string,
+      label: string,
+      unit: string,
+      agg: keyof typeof AGGREGATE,
+      up: boolean,
+    ][];
     /**
      * Workloads measured together (each round runs every workload on every column), each
      * shown as one row per aggregate.
@@ -534,7 +541,7 @@ async function main(): Promise<number> {
     for (const id of ["percall", "pooled"]) {
       const row = rows.find((r) => r.id === id)!;
       const seq = rows.find((r) => r.id === "seq")!;
-      for (const rt of ["deno", "bun"]) row.cells[`${rt}/raw`] = seq.cells[`${rt}/lib`];
+      for (const rt of ["deno", "bun"]) row.cells[`${rt}/raw`] = seq.cells[`${rt}/lib`]!;
     }
 
     // end to end: HTTP server + autoconnect, one add per request, driven by wrk
@@ -576,7 +583,7 @@ async function main(): Promise<number> {
     }
     const plain = rows.find((r) => r.id === "http_plain")!;
     for (const row of rows.filter((r) => r.id.startsWith("http_"))) {
-      for (const rt of ["deno", "bun"]) row.cells[`${rt}/http`] = plain.cells[`${rt}/lib`];
+      for (const rt of ["deno", "bun"]) row.cells[`${rt}/http`] = plain.cells[`${rt}/lib`]!;
     }
 
     // memory: heap used after a forced GC, before and after sequential adds on the kept

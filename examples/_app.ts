@@ -6,6 +6,8 @@
  */
 import { type ThriftClient, ThriftClientError } from "../mod.ts";
 import { type CalculatorClient, NotFound } from "../tests/gen/test.ts"; // written by ./gen
+import { PANEL } from "./_panel.ts";
+import type { StatsSnapshot } from "./_stats.ts";
 const I32 = /^-?\d{1,10}$/;
 
 /** Reads an i32 query parameter, or explains what is wrong with it. */
@@ -35,13 +37,21 @@ export function unavailable(error: unknown): Response {
     : new Response("Internal server error\n", { status: 500 });
 }
 
-/** Builds the request handler; wrap it with `thrift.autoconnect`. */
+/**
+ * Builds the request handler; wrap it with `thrift.autoconnect`. With `stats` (the snapshot
+ * of a `callStats()` hook), `/stats` answers it with the pool counters, and the page shows
+ * the live panel.
+ */
 export function app(
   thrift: ThriftClient<CalculatorClient>,
   stopBackend?: () => Promise<void>,
+  stats?: () => StatsSnapshot,
 ): (request: Request) => Promise<Response> {
   return async (request) => {
     const url = new URL(request.url);
+    if (url.pathname === "/stats" && stats) {
+      return Response.json({ ...stats(), pool: thrift.pool ?? null });
+    }
     if (url.pathname === "/backend/stop" && stopBackend) {
       await stopBackend();
       return new Response("The backend is stopped: every page now answers 503.\n");
@@ -74,7 +84,8 @@ export function app(
 <a href="/api/add?a=1&b=2">/api/add?a=1&amp;b=2</a>, bad input
 <a href="/api/add?a=abc">/api/add?a=abc</a>, a declared exception
 <a href="/api/fail?message=no+such+thing">/api/fail</a>, or
-<a href="/backend/stop">stop the backend</a> and reload.</p>`,
+<a href="/backend/stop">stop the backend</a> and reload.</p>
+${stats ? PANEL : ""}`,
       { headers: { "content-type": "text/html; charset=utf-8" } },
     );
   };

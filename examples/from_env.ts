@@ -6,14 +6,15 @@
  */
 import process from "node:process";
 import { ThriftClient } from "../mod.ts";
+import { serve } from "../src/testing.ts";
 import { Calculator } from "../tests/gen/test.ts";
-import { startBackend } from "./_backend.ts";
 
-const backend = process.env.THRIFTCLIENT_TRANSPORT ? undefined : await startBackend();
+await using backend = process.env.THRIFTCLIENT_TRANSPORT
+  ? undefined
+  : serve(Calculator, { add: (a: number, b: number) => a + b });
 if (backend) process.env.THRIFTCLIENT_TRANSPORT = backend.url;
 
 const thrift = ThriftClient.fromEnv(Calculator.Client);
 console.log(
   `from_env: ${thrift.url} says 2 + 2 = ${await thrift.client.add(2, 2)}`,
 );
-await backend?.stop();

@@ -3,10 +3,10 @@
  * around the calls. Run with Deno or Bun: `npx bun examples/manual.ts`.
  */
 import { ThriftClient } from "../mod.ts";
+import { serve } from "../src/testing.ts";
 import { Calculator } from "../tests/gen/test.ts";
-import { startBackend } from "./_backend.ts";
 
-const backend = await startBackend();
+await using backend = serve(Calculator, { add: (a: number, b: number) => a + b });
 const thrift = new ThriftClient(Calculator.Client, {
   THRIFTCLIENT_TRANSPORT: backend.url,
   THRIFTCLIENT_ALWAYS_CONNECT: "False",
@@ -20,4 +20,3 @@ try {
 await thrift.transport.open();
 console.log(`manual: 20 + 22 = ${await thrift.client.add(20, 22)}`);
 await thrift.transport.close();
-await backend.stop();

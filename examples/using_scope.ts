@@ -3,10 +3,10 @@
  * end of each block. Run with Deno or Bun: `npx deno run -A examples/using_scope.ts`.
  */
 import { ThriftClient } from "../mod.ts";
+import { serve } from "../src/testing.ts";
 import { Calculator } from "../tests/gen/test.ts";
-import { startBackend } from "./_backend.ts";
 
-const backend = await startBackend();
+await using backend = serve(Calculator, { add: (a: number, b: number) => a + b });
 const thrift = new ThriftClient(Calculator.Client, {
   transport: backend.url,
 });
@@ -23,4 +23,3 @@ const thrift = new ThriftClient(Calculator.Client, {
   ]);
   console.log(`await using: ${sums.join(", ")}`);
 }
-await backend.stop();

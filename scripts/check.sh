@@ -8,5 +8,5 @@ deno=node_modules/.bin/deno
 $deno check mod.ts src/ tests/*.ts tests/helpers/ examples/ bench/bench.ts bench/child.js
 $deno lint
 $deno fmt --check
-$deno doc --lint mod.ts
+$deno doc --lint mod.ts src/testing.ts
 $deno publish --dry-run --allow-dirty

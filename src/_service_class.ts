@@ -1,6 +1,7 @@
 /**
  * Recognises the generated client class by its shape, so that passing the module, the
- * Processor or anything else fails at construction with a message that says what to pass.
+ * Processor or anything else fails at construction with a message that says what to pass;
+ * and reads what a typed module records on that class (the arguments IDL defaults fill).
  *
  * @module
  */
@@ -62,4 +63,27 @@ export function checkServiceClient(value: unknown): void {
     isClientClass(methodNames((value as { prototype?: unknown }).prototype))
   ) return;
   throw new ConfigError(`Invalid service client: got ${describe(value)}; ${EXPECTED}`);
+}
+
+/**
+ * Where a typed module (written by `./gen`) records, on a generated client class, the
+ * methods whose trailing arguments have IDL defaults: `{ byId: 1 }` means `byId` needs 1.
+ */
+const MIN_ARGS = Symbol.for("@x/thrift-client/minArgs");
+
+/**
+ * How many arguments `method` needs at least: the typed module's record along the class
+ * chain (a method is recorded by the class that declares it), else `arity`.
+ *
+ * @param ServiceClient the generated client class
+ * @param method a method of it
+ * @param arity the method's declared parameter count
+ * @returns the arguments the call must pass (the generated code fills IDL defaults)
+ */
+export function minArgs(ServiceClient: unknown, method: string, arity: number): number {
+  for (let c = ServiceClient; typeof c === "function"; c = Object.getPrototypeOf(c)) {
+    const own = Object.getOwnPropertyDescriptor(c, MIN_ARGS)?.value;
+    if (own && Object.hasOwn(own, method)) return own[method];
+  }
+  return arity;
 }

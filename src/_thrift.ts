@@ -38,6 +38,7 @@ interface ThriftModule {
       ONEWAY: number;
     };
     Type: { STRUCT: number };
+    TApplicationException: new () => Error & { read(protocol: Protocol): void };
   };
 }
 
@@ -51,6 +52,10 @@ export const Int64: new (value: Uint8Array | number | string) => unknown = lib.I
 
 /** Thrift message types. */
 export const MessageType: ThriftModule["Thrift"]["MessageType"] = lib.Thrift.MessageType;
+
+/** npm `thrift`'s `TApplicationException`, which reads the body of an EXCEPTION message. */
+export const TApplicationException: ThriftModule["Thrift"]["TApplicationException"] =
+  lib.Thrift.TApplicationException;
 
 /** The wire type of a struct, for skipping a message body. */
 export const STRUCT: number = lib.Thrift.Type.STRUCT;

@@ -87,6 +87,10 @@ export class ThriftClient<C> {
   static readonly COMPACT: "COMPACT" & ProtocolName = "COMPACT";
   /** The JSON protocol (`TJSONProtocol`). */
   static readonly JSON: "JSON" & ProtocolName = "JSON";
+  /** THeader frames (`THeaderProtocol`) around binary messages, over sockets. */
+  static readonly HEADER: "HEADER" & ProtocolName = "HEADER";
+  /** THeader frames (`THeaderProtocol`) around compact messages, over sockets. */
+  static readonly HEADER_COMPACT: "HEADER_COMPACT" & ProtocolName = "HEADER_COMPACT";
 
   /** The generated client; each call goes to the connection in scope (see the README). */
   readonly client: C;
@@ -248,7 +252,9 @@ export class ThriftClient<C> {
    * { using conn = thrift.connect(); await conn.client.add(1, 2); } // closed here
    * ```
    */
-  connect(options?: { signal?: AbortSignal; timeout?: number }): Connection<C> {
+  connect(
+    options?: { signal?: AbortSignal | undefined; timeout?: number | undefined },
+  ): Connection<C> {
     let unlink = () => {};
     const connection: Connection<C> = this.#newConnection(options?.timeout, () => {
       unlink();

@@ -25,21 +25,33 @@ import type { DialTarget, TlsSettings } from "./transport/byte_stream.ts";
 export type { PoolOptions, PoolSettings } from "./config_keys.ts";
 export { redact } from "./config_keys.ts";
 
-/** The protocol names accepted by `protocol` (any case). */
-export type ProtocolName = "BINARY" | "COMPACT" | "JSON";
+/**
+ * The protocol names accepted by `protocol` (any case): `HEADER` is THeader with binary messages
+ * inside, `HEADER_COMPACT` THeader with compact ones.
+ */
+export type ProtocolName = "BINARY" | "COMPACT" | "JSON" | "HEADER" | "HEADER_COMPACT";
+
+/** How each message itself is encoded (inside a THeader frame, for the THeader protocols). */
+export type WireProtocol = "BINARY" | "COMPACT" | "JSON";
+
+/** THeader framing (`HEADER`, `HEADER_COMPACT`), decided once. */
+export interface HeaderSettings {
+  /** Compress each frame's payload with the zlib transform (the `zlib` option). */
+  readonly zlib: boolean;
+}
 
 /** TLS options, used by `tcps`, `unixs` and `https` only (ignored by other schemes). */
 export interface SslOptions {
   /** Validate the server certificate and host name. @default {true} */
-  validate?: boolean;
+  validate?: boolean | undefined;
   /** Trusted CA certificates: a file path or PEM text. @default the system trust store */
-  caCerts?: string;
+  caCerts?: string | undefined;
   /** The name sent as SNI and checked in the certificate. @default the URL's host; `localhost` for `unixs` */
-  serverName?: string;
+  serverName?: string | undefined;
   /** Client certificate for mutual TLS: a file path or PEM text. */
-  cert?: string;
+  cert?: string | undefined;
   /** Client private key for mutual TLS: a file path or PEM text. */
-  key?: string;
+  key?: string | undefined;
 }
 
 /** What a `headers` function (and a hook) is told about the call. */
@@ -62,41 +74,44 @@ export type HeadersOption = HeadersInit | ((call: CallInfo) => HeadersInit);
 /** The camelCase options of `new ThriftClient(Client, options)`. */
 export interface ThriftClientOptions {
   /** The endpoint URL: tcp, tcps, unix, unixs, http or https. @default {"tcp://localhost:9090"} */
-  transport?: string | URL;
-  /** `BINARY`, `COMPACT` or `JSON`, any case. @default {"BINARY"} */
-  protocol?: string;
+  transport?: string | URL | undefined;
+  /** `BINARY`, `COMPACT`, `JSON`, `HEADER` or `HEADER_COMPACT`, any case. @default {"BINARY"} */
+  protocol?: string | undefined;
   /** TLS options for tcps, unixs and https. */
-  ssl?: SslOptions;
+  ssl?: SslOptions | undefined;
   /** Accepted for parity with the seed; changes nothing on the wire. @default {false} */
-  buffered?: boolean;
-  /** Compress socket transports like Apache's `TZlibTransport`. @default {false} */
-  zlib?: boolean;
+  buffered?: boolean | undefined;
+  /**
+   * Compress socket transports like Apache's `TZlibTransport`; with THeader, compress each
+   * frame's payload with its zlib transform instead. @default {false}
+   */
+  zlib?: boolean | undefined;
   /** Give each call outside a scope a connection of its own. @default {true} */
-  alwaysConnect?: boolean;
-  /** 4-byte length-prefixed frames (`TFramedTransport`). @default {false} */
-  framed?: boolean;
+  alwaysConnect?: boolean | undefined;
+  /** 4-byte length-prefixed frames (`TFramedTransport`); implied by THeader. @default {false} */
+  framed?: boolean | undefined;
   /** Milliseconds from a call's write to its reply. @default {30000} */
-  timeout?: number;
+  timeout?: number | undefined;
   /** Milliseconds to connect, including the TLS handshake. @default {10000} */
-  connectTimeout?: number;
+  connectTimeout?: number | undefined;
   /** The service name behind a multiplexed processor (`TMultiplexedProtocol`). */
-  service?: string;
+  service?: string | undefined;
   /** Headers sent with every call: HTTP headers on http(s), info headers with THeader. */
-  headers?: HeadersOption;
+  headers?: HeadersOption | undefined;
   /**
    * Around every call, first outermost: `(call, next) => next()`, seeing the method, the
    * arguments, the headers to send and, after `next()`, the reply's headers.
    */
-  hooks?: readonly CallHook[];
+  hooks?: readonly CallHook[] | undefined;
   /** The largest reply (or frame) accepted, in bytes. @default {16777216} */
-  maxMessageSize?: number;
+  maxMessageSize?: number | undefined;
   /** Reuse connections: `true` for the defaults, or the pool's settings. @default {false} */
-  pool?: boolean | PoolOptions;
+  pool?: boolean | PoolOptions | undefined;
   /**
    * How replies carry i64 values: node-int64 `Int64` objects, as the generated code expects,
    * or `bigint` (then type them with the generator's `--int64 bigint`). @default {"Int64"}
    */
-  int64?: "Int64" | "bigint";
+  int64?: "Int64" | "bigint" | undefined;
 }
 
 /** Any `THRIFTCLIENT_*` key, as the environment spells them; unknown ones are a `ConfigError`. */
@@ -136,8 +151,13 @@ export interface Endpoint {
   readonly hooks: readonly CallHook[];
   /** Basic auth from the URL's credentials. */
   readonly authorization?: string;
-  readonly protocol: ProtocolName;
+  /** How messages are encoded (inside THeader frames when `header` is set). */
+  readonly protocol: WireProtocol;
+  /** THeader framing; absent for the other protocols. */
+  readonly header?: HeaderSettings;
+  /** Length-prefixed frames: `TFramedTransport`'s, or THeader's (then always true). */
   readonly framed: boolean;
+  /** The `TZlibTransport` stream; false with THeader, whose zlib is `header.zlib`. */
   readonly zlib: boolean;
   readonly buffered: boolean;
   readonly alwaysConnect: boolean;
@@ -152,7 +172,14 @@ export interface Endpoint {
 }
 
 const DEFAULT_TRANSPORT = "tcp://localhost:9090";
-const PROTOCOLS: readonly ProtocolName[] = ["BINARY", "COMPACT", "JSON"];
+/** Each protocol name, and how its messages are encoded. */
+const WIRE: Readonly<Record<ProtocolName, WireProtocol>> = {
+  BINARY: "BINARY",
+  COMPACT: "COMPACT",
+  JSON: "JSON",
+  HEADER: "BINARY",
+  HEADER_COMPACT: "COMPACT",
+};
 
 function seed(config: Readonly<Record<string, unknown>>, key: string): unknown {
   return config[PREFIX + key];
@@ -169,14 +196,17 @@ function pick(
   return { value: seed(config, key), name: PREFIX + key };
 }
 
-function parseProtocol(value: unknown, name: string): ProtocolName {
+/**
+ * Reads a protocol name, any case; `undefined` is the default, BINARY.
+ *
+ * @throws {ConfigError} naming the option `name` and the value when it is not a protocol.
+ */
+export function parseProtocol(value: unknown, name: string): ProtocolName {
   if (value === undefined) return "BINARY";
   const word = typeof value === "string" ? value.trim().toUpperCase() : "";
-  if ((PROTOCOLS as readonly string[]).includes(word)) {
-    return word as ProtocolName;
-  }
+  if (Object.hasOwn(WIRE, word)) return word as ProtocolName;
   throw new ConfigError(
-    `Unknown ${name} ${quoted(value)}: expected BINARY, COMPACT or JSON`,
+    `Unknown ${name} ${quoted(value)}: expected BINARY, COMPACT, JSON, HEADER or HEADER_COMPACT`,
   );
 }
 
@@ -190,10 +220,10 @@ function parseInt64(value: unknown, name: string): "Int64" | "bigint" {
 
 interface Tls {
   validate: boolean;
-  ca?: string;
-  serverName?: string;
-  cert?: string;
-  key?: string;
+  ca?: string | undefined;
+  serverName?: string | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
 }
 
 function readTls(
@@ -404,11 +434,17 @@ export function resolveConfig(
   );
   const service = at(options.service, "SERVICE", "service");
   const int64 = at(options.int64, "INT64", "int64");
+  const protocolName = parseProtocol(protocol.value, protocol.name);
+  const zlibOn = parseBoolean(zlib.value, zlib.name, false);
+  const framedOn = parseBoolean(framed.value, framed.name, false);
+  // THeader is a framing of its own: `framed` is implied, `zlib` becomes its transform.
+  const header = protocolName.startsWith("HEADER") ? { zlib: zlibOn } : undefined;
   const endpoint: Endpoint = {
     ...location,
-    protocol: parseProtocol(protocol.value, protocol.name),
-    zlib: parseBoolean(zlib.value, zlib.name, false),
-    framed: parseBoolean(framed.value, framed.name, false),
+    protocol: WIRE[protocolName],
+    ...(header ? { header } : {}),
+    zlib: header ? false : zlibOn,
+    framed: header ? true : framedOn,
     buffered: parseBoolean(buffered.value, buffered.name, false),
     alwaysConnect: parseBoolean(always.value, always.name, true),
     timeout: parseMillis(timeout.value, timeout.name, 30_000),
@@ -426,6 +462,11 @@ export function resolveConfig(
   if (pool) (endpoint as { pool?: PoolSettings }).pool = pool;
   const name = optionalString(service.value, service.name);
   if (name) (endpoint as { service?: string }).service = name;
+  if (header && endpoint.httpUrl) {
+    throw new ConfigError(
+      `Invalid ${protocol.name} "${protocolName}" with transport "${location.label}": THeader works over tcp and unix sockets only (Apache's HTTP servers do not offer it: python3-thrift's THeaderProtocol supports no HTTP server, and C++ THttpServer answers it only when built for it)`,
+    );
+  }
   if (endpoint.zlib && endpoint.httpUrl) {
     throw new ConfigError(
       `Invalid ${zlib.name} with transport "${location.label}": zlib works over tcp and unix sockets only, no Thrift HTTP server speaks it`,

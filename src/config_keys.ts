@@ -41,19 +41,19 @@ const KNOWN = [
 /** Options of `pool: { ... }` (all optional). */
 export interface PoolOptions {
   /** The most connections open at once. @default {10} */
-  max?: number;
+  max?: number | undefined;
   /** Milliseconds an unused connection stays open before it is closed. @default {30000} */
-  idleTimeout?: number;
+  idleTimeout?: number | undefined;
   /** Milliseconds after which a connection is not reused. @default {Infinity} (no limit) */
-  maxLifetime?: number;
+  maxLifetime?: number | undefined;
   /** Milliseconds a call waits for a free connection before a `TimeoutError`. @default {10000} */
-  acquireTimeout?: number;
+  acquireTimeout?: number | undefined;
   /**
    * Calls in flight on one connection before it takes no new scope: above 1, scopes share
    * connections (calls matched by sequence id); 1 leases each scope a connection of its own.
    * @default {1}
    */
-  pipelining?: number;
+  pipelining?: number | undefined;
 }
 
 /** The validated pool settings of an endpoint; present only when the pool is on. */
@@ -88,18 +88,20 @@ function distance(a: string, b: string): number {
     const next = [i];
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + cost);
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + cost);
     }
     row = next;
   }
-  return row[b.length];
+  return row[b.length]!;
 }
 
 /** The candidate nearest to `name`. */
 function closest(name: string, candidates: readonly string[]): string {
-  let best = candidates[0];
+  let best = "";
+  let least = Infinity;
   for (const candidate of candidates) {
-    if (distance(name, candidate) < distance(name, best)) best = candidate;
+    const d = distance(name, candidate);
+    if (d < least) [best, least] = [candidate, d];
   }
   return best;
 }

@@ -4,10 +4,11 @@
  *
  * @module
  */
+import { minArgs } from "./_service_class.ts";
 import type { Caller, ConnectionHooks, ConnectionKit, SendOptions } from "./connection_kit.ts";
 import { Deadlines } from "./deadlines.ts";
 import { ClosedError, invalidReply, TimeoutError, TransportError } from "./errors.ts";
-import { type OutgoingMessage, OutputTransport } from "./protocol.ts";
+import { framerFor, type OutgoingMessage, OutputTransport } from "./protocol.ts";
 import { type RawClient, ReplyReader } from "./reply_reader.ts";
 import type { Lease } from "./pool.ts";
 import type { Channel, ReplySink } from "./transport/channel.ts";
@@ -25,6 +26,7 @@ interface Engine {
   readonly owners: Map<number, Connection<unknown>>;
   /** A call timed out or was aborted and may still be answered: never reuse it clean. */
   tainted: boolean;
+  output: OutputTransport;
   raw: RawClient;
   deadlines: Deadlines;
   replies: ReplyReader;
@@ -56,6 +58,7 @@ export class Connection<C> implements Caller {
   #state: State = "idle";
   #drained: (() => void) | undefined;
   #raw!: RawClient;
+  #output!: OutputTransport;
   #channel: Channel | undefined;
   #replies!: ReplyReader;
   #deadlines!: Deadlines;
@@ -73,10 +76,9 @@ export class Connection<C> implements Caller {
   readonly #hooks: ConnectionHooks;
   readonly #timeout: number;
   #callTimeout: number | undefined;
-  #callHeaders: HeadersInit | undefined;
-  /** Where the reply headers of calls that asked for them go, by sequence id. */
-  readonly #replySlots = new Map<number, { headers?: Headers }>();
   readonly #unlinks = new Map<number, () => void>();
+  /** Calls that asked for their reply's info headers (`SendOptions.onReplyHeaders`). */
+  readonly #replyHeaders = new Map<number, (headers: ReadonlyMap<string, string>) => void>();
   /** The channel is leased from the pool: ending gives it back. */
   #leased = false;
 
@@ -96,7 +98,7 @@ export class Connection<C> implements Caller {
   #newEngine(): Engine {
     const { endpoint, ServiceClient, writer } = this.#kit;
     const output = new OutputTransport(
-      endpoint.framed,
+      framerFor(endpoint),
       (bytes, message) => engine.sender.#send(bytes, message),
     );
     const raw = new ServiceClient(output as never, writer as never) as RawClient;
@@ -107,13 +109,15 @@ export class Connection<C> implements Caller {
       sender: this as Connection<unknown>,
       owners: new Map(),
       tainted: false,
+      output,
       raw,
       deadlines,
       replies: new ReplyReader(
         this.#kit,
         raw,
         deadlines,
-        (seqid, error, result) => ownerOf(engine, seqid).#settle(seqid, error, result),
+        (seqid, error, result, headers) =>
+          ownerOf(engine, seqid).#settle(seqid, error, result, headers),
       ),
     };
     return engine;
@@ -123,6 +127,7 @@ export class Connection<C> implements Caller {
   #adopt(engine: Engine): void {
     this.#engine = engine;
     this.#raw = engine.raw;
+    this.#output = engine.output;
     this.#deadlines = engine.deadlines;
     this.#replies = engine.replies;
   }
@@ -213,7 +218,15 @@ export class Connection<C> implements Caller {
     return this.#leased ? this.#kit.pool!.acquire(sink, cancel) : this.#kit.open(sink, cancel);
   }
 
-  /** Runs a generated method once open; rejects at once when closed. */
+  /**
+   * Runs a generated method once open; rejects at once when closed.
+   *
+   * @param method The generated client's method.
+   * @param args Its arguments.
+   * @param options The call's deadline and signal, and its THeader info headers both ways
+   *   (`headers` sent with its message, `onReplyHeaders` told those of its reply).
+   * @returns What the generated method resolves with.
+   */
   call(method: string, args: unknown[], options?: SendOptions): Promise<unknown> {
     switch (this.#state) {
       case "open":
@@ -244,38 +257,44 @@ export class Connection<C> implements Caller {
     });
   }
 
-  /** The one place a call starts: sequence id, deadline, per-call signal. */
+  /** The one place a call starts: sequence id, deadline, per-call signal, info headers. */
   #start(method: string, args: unknown[], options?: SendOptions): Promise<unknown> {
     const raw = this.#raw;
     const fn = raw[method] as (...args: unknown[]) => Promise<unknown>;
     const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     if (args.length < fn.length) {
-      return Promise.reject(
-        new TypeError(
-          `Cannot call "${method}" on "${this.#kit.endpoint.label}": it takes ${fn.length} arguments, got ${args.length}`,
-        ),
-      );
+      const least = minArgs(raw.constructor, method, fn.length);
+      if (args.length < least) {
+        const takes = least < fn.length ? `${least} to ${fn.length}` : `${least}`;
+        return Promise.reject(
+          new TypeError(
+            `Cannot call "${method}" on "${this.#kit.endpoint.label}": it takes ${takes} arguments, got ${args.length}`,
+          ),
+        );
+      }
     }
     // Sequence ids stay within i32 and never reuse one still in flight.
     while (raw._seqid >= MAX_SEQID || raw._reqs[raw._seqid + 1]) {
       raw._seqid = raw._seqid >= MAX_SEQID ? 0 : raw._seqid + 1;
     }
+    // The generated method writes its one message synchronously: these apply to it alone.
     this.#callTimeout = options?.timeout;
-    this.#callHeaders = options?.headers;
+    this.#output.headers = options?.headers;
     this.#engine!.sender = this as Connection<unknown>;
     let result: Promise<unknown>;
     try {
       result = fn.apply(raw, args);
     } finally {
       this.#callTimeout = undefined;
-      this.#callHeaders = undefined;
+      this.#output.headers = undefined;
     }
     const seqid = raw._seqid;
     if (!raw._reqs[seqid]) return result; // oneway: settled once sent
     this.#engine!.owners.set(seqid, this as Connection<unknown>);
     this.#inFlight++;
-    if (options?.reply) this.#replySlots.set(seqid, options.reply);
+    const onReplyHeaders = options?.onReplyHeaders;
+    if (onReplyHeaders) this.#replyHeaders.set(seqid, onReplyHeaders);
     if (signal) {
       const onAbort = () => {
         this.#abandon(seqid);
@@ -302,8 +321,6 @@ export class Connection<C> implements Caller {
 
   #send(bytes: Uint8Array, message: OutgoingMessage): void {
     const timeout = this.#callTimeout ?? this.#timeout;
-    const headers = this.#callHeaders;
-    if (headers) message.headers = headers instanceof Headers ? headers : new Headers(headers);
     if (!message.oneway) this.#deadlines.add(message.seqid, message.method, timeout);
     this.#channel!.send(bytes, message, timeout);
   }
@@ -315,8 +332,16 @@ export class Connection<C> implements Caller {
     this.#lease?.taint();
   }
 
-  /** The one settle path: forgets the deadline, then resolves or rejects the caller. */
-  #settle(seqid: number, error: unknown, result?: unknown): void {
+  /**
+   * The one settle path: forgets the deadline, hands a reply's info headers to the call that
+   * asked for them, then resolves or rejects the caller.
+   */
+  #settle(
+    seqid: number,
+    error: unknown,
+    result?: unknown,
+    replyHeaders?: ReadonlyMap<string, string>,
+  ): void {
     const callback = this.#raw._reqs[seqid];
     if (!callback) return;
     delete this.#raw._reqs[seqid];
@@ -325,11 +350,19 @@ export class Connection<C> implements Caller {
       this.#inFlight--;
       this.#lease?.settled();
     }
-    if (this.#replySlots.size > 0) this.#replySlots.delete(seqid);
     const unlink = this.#unlinks.get(seqid);
     if (unlink) {
       this.#unlinks.delete(seqid);
       unlink();
+    }
+    if (this.#replyHeaders.size > 0) {
+      const onReplyHeaders = this.#replyHeaders.get(seqid);
+      this.#replyHeaders.delete(seqid);
+      try {
+        if (onReplyHeaders && replyHeaders) onReplyHeaders(replyHeaders);
+      } catch (thrown) {
+        [error, result] = [thrown, undefined]; // the call rejects with it
+      }
     }
     callback(error, result);
     if (this.#inFlight === 0) this.#drained?.();
@@ -344,8 +377,15 @@ export class Connection<C> implements Caller {
   }
 
   #httpReply(seqid: number, body: Uint8Array, headers: Headers): void {
-    const slot = this.#replySlots.get(seqid);
-    if (slot) slot.headers = headers;
+    const onReplyHeaders = this.#replyHeaders.get(seqid);
+    if (onReplyHeaders) {
+      this.#replyHeaders.delete(seqid);
+      try {
+        onReplyHeaders(new Map(headers)); // the response's headers, names in lower case
+      } catch (thrown) {
+        return this.#settle(seqid, thrown); // the call rejects with it
+      }
+    }
     try {
       this.#replies.httpReply(seqid, body);
     } catch (error) {

@@ -7,25 +7,36 @@
 import type { ProtocolClass } from "./_thrift.ts";
 import type { Endpoint } from "./config.ts";
 import type { Pool } from "./pool.ts";
+import type { InfoHeaders } from "./protocol/header.ts";
 import type { ChannelOpener } from "./transport/open_channel.ts";
 
 /** A generated Thrift client class, as `thrift --gen js:node,es6` writes it. */
 export type ServiceClientClass<C> = new (output: never, pClass: never) => C;
 
-/** Per-call options: `thrift.with({ timeout, signal }).client.method()`. */
+/** Per-call options: `thrift.with({ timeout, signal, headers }).client.method()`. */
 export interface CallOptions {
   /** Milliseconds from this call's write to its reply; wins over the scope's `timeout`. */
-  readonly timeout?: number;
+  readonly timeout?: number | undefined;
   /** Aborting it rejects this call with `signal.reason` (the late reply is skipped). */
-  readonly signal?: AbortSignal;
-  /** Headers for this call: HTTP request headers on http(s), THeader info headers. */
-  readonly headers?: HeadersInit;
+  readonly signal?: AbortSignal | undefined;
+  /**
+   * Headers sent with this call: HTTP request headers on http(s), info headers in its THeader
+   * frame (`protocol: "HEADER"` or `"HEADER_COMPACT"`); other protocols carry none.
+   */
+  readonly headers?: InfoHeaders | undefined;
 }
 
-/** A call's options inside the library: the caller's, plus where its reply's headers go. */
+/**
+ * What `Connection.call` takes for one call besides its arguments: its {@link CallOptions},
+ * and where its reply's headers go.
+ */
 export interface SendOptions extends CallOptions {
-  /** Receives the reply's headers (HTTP response, THeader), when the transport has any. */
-  readonly reply?: { headers?: Headers };
+  /**
+   * Told the headers of this call's reply (the HTTP response's, names in lower case, or the
+   * THeader reply's info headers), just before the call settles with that reply; if it
+   * throws, the call rejects with what it threw.
+   */
+  readonly onReplyHeaders?: ((headers: ReadonlyMap<string, string>) => void) | undefined;
 }
 
 /** Something that runs a named client method. */
@@ -37,7 +48,7 @@ export interface Caller {
 /** How a connection is made and what it tells its owner. */
 export interface ConnectionHooks {
   /** The default `timeout` of each call (the scope's); the endpoint's when absent. */
-  readonly timeout?: number;
+  readonly timeout?: number | undefined;
   /** Lease the channel from the kit's pool instead of opening one of its own. */
   readonly pooled?: boolean;
   /** Called each time the connection starts opening. */
@@ -59,5 +70,5 @@ export interface ConnectionKit {
   /** Builds the typed facade whose methods go through a caller (with its call options). */
   readonly facade: (caller: Caller, options?: CallOptions) => unknown;
   /** The pool that pooled connections lease from, when the pool is on (sockets only). */
-  readonly pool?: Pool;
+  readonly pool?: Pool | undefined;
 }

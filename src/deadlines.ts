@@ -96,8 +96,9 @@ export class Deadlines {
     let i = heap.push(deadline) - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (heap[parent].at <= deadline.at) break;
-      heap[i] = heap[parent];
+      const above = heap[parent]!;
+      if (above.at <= deadline.at) break;
+      heap[i] = above;
       i = parent;
     }
     heap[i] = deadline;
@@ -112,9 +113,10 @@ export class Deadlines {
       const left = 2 * i + 1;
       if (left >= heap.length) break;
       const right = left + 1;
-      const child = right < heap.length && heap[right].at < heap[left].at ? right : left;
-      if (heap[child].at >= last.at) break;
-      heap[i] = heap[child];
+      const child = right < heap.length && heap[right]!.at < heap[left]!.at ? right : left;
+      const below = heap[child]!;
+      if (below.at >= last.at) break;
+      heap[i] = below;
       i = child;
     }
     heap[i] = last;

@@ -148,3 +148,8 @@ export function replyTooLarge(label: string, limit: number): ProtocolError {
 export function truncatedReply(label: string): ProtocolError {
   return new ProtocolError(`Truncated reply from "${label}"`);
 }
+
+/** Text from the server as one line of printable text, at most 200 characters. */
+export function printable(text: string): string {
+  return text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\s\uFFFD]+/gu, " ").trim().slice(0, 200);
+}

@@ -1,14 +1,16 @@
 /**
  * The write side the generated client talks to: a protocol class that notes each message's
  * header (and adds the multiplexing prefix), and an output transport that hands each whole
- * message, already framed when asked, to the connection.
+ * message, framed as the endpoint asks (4-byte frames, THeader frames, or none), to the
+ * connection.
  *
  * @module
  */
 import { MessageType, type ProtocolClass } from "./_thrift.ts";
-import type { ProtocolName } from "./config.ts";
+import type { Endpoint, WireProtocol } from "./config.ts";
 import { TBinaryProtocol } from "./protocol/binary.ts";
 import { TCompactProtocol } from "./protocol/compact.ts";
+import { HeaderFramer, type InfoHeaders } from "./protocol/header.ts";
 import { TJSONProtocol } from "./protocol/json.ts";
 import { WriteBuffer } from "./transport/write_buffer.ts";
 import { type Int64Maker, makeBigint } from "./protocol/_values.ts";
@@ -21,12 +23,51 @@ export interface OutgoingMessage {
   readonly seqid: number;
   /** True for oneway calls, which get no reply. */
   readonly oneway: boolean;
-  /** The call's headers (HTTP request headers, THeader info headers), when it has any. */
-  headers?: Headers;
+  /**
+   * The call's own headers, as the connection gave them for this message: a THeader frame
+   * carries them as info headers; other framings ignore them.
+   */
+  readonly headers?: InfoHeaders;
 }
 
 /** Receives each serialized message from the output transport. */
 export type MessageSink = (bytes: Uint8Array, message: OutgoingMessage) => void;
+
+/** How each message is framed in the output buffer. */
+export interface Framer {
+  /** Writes what precedes a message's payload at byte 0; returns where the payload starts. */
+  begin(out: WriteBuffer, message: OutgoingMessage): number;
+  /** Completes the message whose payload is `out.bytes[start, out.pos)`; returns its length. */
+  end(out: WriteBuffer, start: number): number;
+}
+
+/** No framing: the message is its payload. */
+const UNFRAMED: Framer = {
+  begin: () => 0,
+  end: (out) => out.pos,
+};
+
+/** `TFramedTransport`: the payload's length as a big-endian i32, then the payload. */
+const FRAMED: Framer = {
+  begin: () => 4,
+  end(out) {
+    out.view.setInt32(0, out.pos - 4);
+    return out.pos;
+  },
+};
+
+/**
+ * Returns the framing of an endpoint's messages: THeader's, `TFramedTransport`'s, or none.
+ *
+ * @param endpoint Its protocol, `framed` and THeader settings.
+ * @returns The framer its output transport uses.
+ */
+export function framerFor(
+  endpoint: Pick<Endpoint, "protocol" | "framed"> & Partial<Pick<Endpoint, "header">>,
+): Framer {
+  if (endpoint.header) return new HeaderFramer(endpoint.protocol, endpoint.header.zlib);
+  return endpoint.framed ? FRAMED : UNFRAMED;
+}
 
 /**
  * The transport object the generated client writes to (`new Client(output, pClass)`): one
@@ -34,37 +75,48 @@ export type MessageSink = (bytes: Uint8Array, message: OutgoingMessage) => void;
  * is valid only until the sink returns: it copies what it keeps.
  */
 export class OutputTransport extends WriteBuffer {
+  /**
+   * The headers of the message written next: the connection sets them around the one
+   * synchronous write of a call (and clears them after), `begin()` puts them in the
+   * {@link OutgoingMessage}, and the framer writes them (THeader info headers).
+   */
+  headers: InfoHeaders | undefined;
   #message: OutgoingMessage = { method: "", seqid: 0, oneway: false };
-  readonly #head: number;
+  #start = 0;
+  readonly #framer: Framer;
   readonly #sink: MessageSink;
 
   /**
-   * @param framed Prefix each message with its length.
+   * @param framer How each message is framed (see {@link framerFor}).
    * @param sink Receives each whole message.
    */
-  constructor(framed: boolean, sink: MessageSink) {
+  constructor(framer: Framer, sink: MessageSink) {
     super();
-    this.#head = framed ? 4 : 0;
-    this.pos = this.#head;
+    this.#framer = framer;
     this.#sink = sink;
+    // At a payload's start from the first, as after each flush (a protocol used without
+    // `begin()`, as in the protocol tests, writes there).
+    this.pos = this.#start = framer.begin(this, this.#message);
   }
 
   /** Called by the protocol at `writeMessageBegin`: starts a message. */
   begin(method: string, type: number, seqid: number): void {
-    this.pos = this.#head;
-    this.#message = { method, seqid, oneway: type === MessageType.ONEWAY };
+    const oneway = type === MessageType.ONEWAY;
+    const headers = this.headers;
+    this.#message = headers ? { method, seqid, oneway, headers } : { method, seqid, oneway };
+    this.pos = 0;
+    this.pos = this.#start = this.#framer.begin(this, this.#message);
   }
 
   /** Discards the message being written (the generated code calls it when a write throws). */
   reset(): void {
-    this.pos = this.#head;
+    this.pos = this.#start;
   }
 
-  /** Ends the current message and hands it over (framed when asked). */
+  /** Ends the current message and hands it over, framed. */
   flush(): void {
-    const size = this.pos;
-    if (this.#head) this.view.setInt32(0, size - 4);
-    this.pos = this.#head;
+    const size = this.#framer.end(this, this.#start);
+    this.pos = this.#start;
     try {
       this.#sink(this.bytes.subarray(0, size), this.#message);
     } finally {
@@ -78,14 +130,14 @@ export class OutputTransport extends WriteBuffer {
   }
 }
 
-const classes: Readonly<Record<ProtocolName, ProtocolClass>> = {
+const classes: Readonly<Record<WireProtocol, ProtocolClass>> = {
   BINARY: TBinaryProtocol as unknown as ProtocolClass,
   COMPACT: TCompactProtocol as unknown as ProtocolClass,
   JSON: TJSONProtocol as unknown as ProtocolClass,
 };
 
 /** Returns the protocol class that reads replies for a name, with i64 values as asked. */
-export function readingProtocol(name: ProtocolName, int64: "Int64" | "bigint"): ProtocolClass {
+export function readingProtocol(name: WireProtocol, int64: "Int64" | "bigint"): ProtocolClass {
   if (int64 === "Int64") return classes[name];
   const Base = classes[name] as unknown as new (t: unknown, int64: Int64Maker) => object;
   return class extends Base {
@@ -100,7 +152,7 @@ export function readingProtocol(name: ProtocolName, int64: "Int64" | "bigint"): 
  * header, and with `service` prefixes calls as `TMultiplexedProtocol` does.
  */
 export function writingProtocol(
-  name: ProtocolName,
+  name: WireProtocol,
   service?: string,
 ): ProtocolClass {
   const Base = classes[name];

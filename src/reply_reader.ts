@@ -1,15 +1,23 @@
 /**
  * Reading replies on one channel: the inbound buffer, where each unframed message ends (the
- * scanner), the checks of each reply (type, sequence id, method), and the generated reader
- * that turns it into the caller's result, handed to the connection's one settle path.
+ * scanner), THeader frames unwrapped, the checks of each reply (type, sequence id, method),
+ * and the generated reader that turns it into the caller's result, handed to the connection's
+ * one settle path with the reply's info headers.
  *
  * @module
  */
-import { InputBufferUnderrunError, MessageType, type Protocol, STRUCT } from "./_thrift.ts";
+import {
+  InputBufferUnderrunError,
+  MessageType,
+  type Protocol,
+  STRUCT,
+  TApplicationException,
+} from "./_thrift.ts";
 import type { Endpoint } from "./config.ts";
 import type { ConnectionKit } from "./connection_kit.ts";
 import type { Deadlines } from "./deadlines.ts";
-import { ProtocolError, replyTooLarge, truncatedReply } from "./errors.ts";
+import { printable, ProtocolError, replyTooLarge, truncatedReply } from "./errors.ts";
+import { type HeaderExpectations, type HeaderFrame, readHeaderFrame } from "./protocol/header.ts";
 import { type MessageScanner, NEED_MORE, newScanner, TOO_LARGE } from "./protocol/scanner.ts";
 import { ReadBuffer } from "./transport/read_buffer.ts";
 
@@ -23,8 +31,16 @@ export interface RawClient {
   [method: string]: unknown;
 }
 
-/** Where a reply's outcome goes: the connection's settle path. */
-export type Settle = (seqid: number, error: unknown, result?: unknown) => void;
+/**
+ * Where a reply's outcome goes: the connection's settle path, with the reply's THeader info
+ * headers (absent for the other protocols).
+ */
+export type Settle = (
+  seqid: number,
+  error: unknown,
+  result?: unknown,
+  replyHeaders?: ReadonlyMap<string, string>,
+) => void;
 
 /** Reads the replies of one channel's calls. */
 export class ReplyReader {
@@ -36,6 +52,10 @@ export class ReplyReader {
   readonly #buffer: ReadBuffer;
   readonly #protocol: Protocol;
   readonly #scanner: MessageScanner | undefined;
+  /** THeader: what each frame is checked against; absent for other framings. */
+  readonly #theader: HeaderExpectations | undefined;
+  /** THeader: the frame whose message is being read. */
+  #frame: HeaderFrame | undefined;
   readonly #abandoned = new Set<number>();
   readonly #outcome: [unknown, unknown] = [undefined, undefined];
   #captured = false;
@@ -64,7 +84,9 @@ export class ReplyReader {
     this.#settle = settle;
     this.#buffer = new ReadBuffer(kit.endpoint.maxMessageSize);
     this.#protocol = new kit.reader(this.#buffer);
-    this.#scanner = kit.endpoint.framed ? undefined : newScanner(kit.endpoint.protocol);
+    const { framed, header, protocol, maxMessageSize, label } = kit.endpoint;
+    this.#scanner = framed ? undefined : newScanner(protocol);
+    this.#theader = header ? { protocol, maxMessageSize, label } : undefined;
   }
 
   /** Bytes received and not yet read as a reply (part of one, or an unsolicited message). */
@@ -86,6 +108,7 @@ export class ReplyReader {
    * @throws {ProtocolError} (or the reader's error) when the bytes are not valid replies.
    */
   receive(chunk: Uint8Array, whole: boolean): void {
+    if (this.#theader) return this.#readFrame(chunk);
     if (whole) this.#buffer.adopt(chunk);
     else this.#buffer.append(chunk);
     this.#readReplies(this.#buffer, whole);
@@ -122,18 +145,51 @@ export class ReplyReader {
         throw replyTooLarge(label, maxMessageSize);
       }
       scanner?.reset();
-      try {
-        this.#readReply(this.#protocol);
-      } catch (error) {
-        if (!(error instanceof InputBufferUnderrunError)) throw error;
-        throw truncatedReply(label);
-      }
+      this.#readWhole();
       if (scanner && buffer.consumed !== size) {
         throw new ProtocolError(
           `Invalid reply from "${label}": the message ends at byte ${size}, its reader stopped at byte ${buffer.consumed}`,
         );
       }
       buffer.commit();
+    }
+  }
+
+  /**
+   * Reads the one message of a THeader frame, which must carry the frame's sequence id and
+   * fill the frame's payload.
+   */
+  #readFrame(bytes: Uint8Array): void {
+    const frame = readHeaderFrame(bytes, this.#theader!);
+    const buffer = this.#buffer;
+    buffer.adopt(frame.payload);
+    this.#frame = frame;
+    try {
+      this.#readWhole();
+    } finally {
+      this.#frame = undefined;
+    }
+    buffer.commit();
+  }
+
+  /** THeader: the frame must hold its message and nothing more (checked before settling). */
+  #checkFrameEnd(): void {
+    const frame = this.#frame;
+    const extra = frame ? frame.payload.length - this.#buffer.consumed : 0;
+    if (extra > 0) {
+      throw new ProtocolError(
+        `Invalid reply from "${this.#endpoint.label}": ${extra} bytes follow the message in its THeader frame`,
+      );
+    }
+  }
+
+  /** Reads one reply whose bytes are all in the buffer. */
+  #readWhole(): void {
+    try {
+      this.#readReply(this.#protocol);
+    } catch (error) {
+      if (!(error instanceof InputBufferUnderrunError)) throw error;
+      throw truncatedReply(this.#endpoint.label);
     }
   }
 
@@ -148,17 +204,25 @@ export class ReplyReader {
         `Invalid reply from "${label}": message "${name}" has type ${header.mtype}, expected a reply or an exception`,
       );
     }
+    const frame = this.#frame;
+    if (frame && frame.seqid !== seqid) {
+      throw new ProtocolError(
+        `Invalid reply from "${label}": a THeader frame with sequence id ${frame.seqid} holds message "${name}" with sequence id ${seqid}`,
+      );
+    }
     const raw = this.#raw;
     const callback = raw._reqs[seqid];
     if (!callback) {
       if (!this.#abandoned.delete(seqid)) {
         throw new ProtocolError(
-          `Unexpected reply "${name}" with sequence id ${seqid} from "${label}"`,
+          `Unexpected reply "${name}" with sequence id ${seqid} from "${label}"${
+            header.mtype === MessageType.EXCEPTION ? serverSays(protocol) : ""
+          }`,
         );
       }
       protocol.skip(STRUCT); // a late reply to a call that timed out
       protocol.readMessageEnd();
-      return;
+      return this.#checkFrameEnd();
     }
     const method = this.#deadlines.methodOf(seqid) ?? name;
     // a multiplexing server may answer with the service's prefix
@@ -181,8 +245,23 @@ export class ReplyReader {
       raw._reqs[seqid] = callback;
     }
     if (!this.#captured) return;
+    this.#checkFrameEnd();
     const [error, result] = this.#outcome;
     this.#outcome[0] = this.#outcome[1] = undefined;
-    this.#settle(seqid, error, result);
+    this.#settle(seqid, error, result, frame?.headers);
+  }
+}
+
+/**
+ * What an EXCEPTION answering no call says, for the error: a server that cannot read a
+ * request (C++ and Python THeader servers, for one) answers so with sequence id 0.
+ */
+function serverSays(protocol: Protocol): string {
+  try {
+    const error = new TApplicationException();
+    error.read(protocol);
+    return `: the server says "${printable(error.message)}"`;
+  } catch {
+    return "";
   }
 }

@@ -23,6 +23,7 @@ import {
   type TracerProvider,
 } from "@opentelemetry/api";
 import type { CallInfo, HeadersOption } from "./config.ts";
+import type { InfoHeaders } from "./protocol/header.ts";
 import type { CallOptions, SendOptions } from "./connection_kit.ts";
 import { ThriftClientError } from "./errors.ts";
 
@@ -44,7 +45,7 @@ export type CallHook = (call: HookCall, next: () => Promise<unknown>) => Promise
 export interface TelemetrySettings {
   readonly hooks: readonly CallHook[];
   /** The `headers` option. */
-  readonly headers?: HeadersOption;
+  readonly headers?: HeadersOption | undefined;
   /** The IDL service name, or the multiplexed name. */
   readonly service: string;
   /** The endpoint URL without credentials. */
@@ -61,15 +62,21 @@ const NOOP_METER = createNoopMeter();
 /** The RPC semantic conventions' advice for `rpc.client.call.duration`, in seconds. */
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 
-let tracerOf: { provider?: TracerProvider; tracer?: Tracer } = {};
-let histogramOf: { provider?: MeterProvider; histogram?: Histogram } = {};
+let tracerOf: { delegate?: TracerProvider; tracer: Tracer | undefined } = { tracer: undefined };
+let histogramOf: { provider?: MeterProvider; histogram: Histogram | undefined } = {
+  histogram: undefined,
+};
 
 /** The tracer of the registered SDK; undefined while none is (the call then makes no span). */
 function activeTracer(): Tracer | undefined {
   const provider = trace.getTracerProvider();
-  if (provider !== tracerOf.provider) {
-    const none = provider instanceof ProxyTracerProvider && provider.getDelegate() === NOOP_TRACERS;
-    tracerOf = { provider, tracer: none ? undefined : provider.getTracer(SCOPE) };
+  // Registering an SDK gives the API's proxy a delegate: the proxy itself stays the same.
+  const delegate = provider instanceof ProxyTracerProvider ? provider.getDelegate() : provider;
+  if (delegate !== tracerOf.delegate) {
+    tracerOf = {
+      delegate,
+      tracer: delegate === NOOP_TRACERS ? undefined : provider.getTracer(SCOPE),
+    };
   }
   return tracerOf.tracer;
 }
@@ -171,10 +178,11 @@ export class CallRunner {
     const tracer = activeTracer();
     const histogram = activeHistogram();
     const call = new Call(method, service, args, endpoint);
-    const fixed = typeof headers === "function" ? headers(call) : headers;
-    if (fixed) new Headers(fixed).forEach((value, key) => call.headers.set(key, value));
-    if (options?.headers) {
-      new Headers(options.headers).forEach((value, key) => call.headers.set(key, value));
+    try {
+      setAll(call.headers, typeof headers === "function" ? headers(call) : headers);
+      setAll(call.headers, options?.headers);
+    } catch (error) {
+      return Promise.reject(error); // a bad header: the call rejects, nothing is sent
     }
     const name = `${service}/${method}`;
     const started = performance.now();
@@ -185,9 +193,10 @@ export class CallRunner {
     const scope = span ? trace.setSpan(context.active(), span) : undefined;
     const terminal = (): Promise<unknown> => {
       if (scope) propagation.inject(scope, call.headers, HEADERS_SETTER);
-      const reply: { headers?: Headers } = {};
-      return send({ ...options, headers: call.headers, reply }).finally(() => {
-        call.replyHeaders = reply.headers;
+      return send({
+        ...options,
+        headers: call.headers,
+        onReplyHeaders: (headers) => call.replyHeaders = replyHeaders(headers),
       });
     };
     const chain = hooks.reduceRight<() => Promise<unknown>>(
@@ -228,6 +237,31 @@ export class CallRunner {
       throw error;
     });
   }
+}
+
+/** Sets each of `source`'s headers on `target` (the later wins); throws on an invalid one. */
+function setAll(target: Headers, source: InfoHeaders | HeadersInit | undefined): void {
+  if (!source) return;
+  const pairs = Symbol.iterator in source
+    ? source as Iterable<readonly string[]>
+    : Object.entries(source);
+  for (const [name, value] of pairs) target.set(name!, value!);
+}
+
+/**
+ * A reply's headers as hooks see them, a `Headers`; an info header a `Headers` cannot hold
+ * (a value outside Latin-1, a name that is not a token) is left out.
+ */
+function replyHeaders(received: ReadonlyMap<string, string>): Headers {
+  const headers = new Headers();
+  for (const [name, value] of received) {
+    try {
+      headers.append(name, value);
+    } catch {
+      // not representable as an HTTP header
+    }
+  }
+  return headers;
 }
 
 const HEADERS_SETTER = {

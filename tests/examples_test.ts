@@ -37,7 +37,7 @@ async function start(command: string, args: string[]) {
       const match = /Listening on (http:\/\/\S+)/.exec(out);
       if (match) {
         clearTimeout(timer);
-        resolve(match[1]);
+        resolve(match[1] ?? "");
       }
     };
     child.stdout!.on("data", read);

@@ -1,49 +1,22 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import process from "node:process";
 import { describe, it } from "node:test";
+import { BUN, checkFiles, fromRoot, GEN_MAIN, run, runGenerator } from "./helpers/gen_run.ts";
 import { pythonThriftAvailable } from "./helpers/python_peer.ts";
 import { startTypedPeer, TYPED_IDL } from "./helpers/typed_peer.ts";
 
 const T = { timeout: 120_000 };
 
-function here(relative: string): string {
-  return decodeURIComponent(new URL(relative, import.meta.url).pathname);
-}
-
-const ROOT = here("..");
-const OUT = here("./typed/gen");
-const DENO = here("../node_modules/.bin/deno");
-const BUN = here("../node_modules/.bin/bun");
-const MAIN = here("../src/gen/main.ts");
-const USAGE = here("./typed/usage.ts");
-
-/** Runs the generator the way a user does, as a separate `deno run` process. */
-function runGenerator(args: string[], env?: Record<string, string>): {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-} {
-  const result = spawnSync(DENO, ["run", "-A", MAIN, ...args], {
-    cwd: ROOT,
-    encoding: "utf8",
-    timeout: 60_000,
-    env: { ...process.env, NO_COLOR: "1", ...env },
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-/** `deno check <path>`, as a user would run it. */
-function checkFile(path: string): { status: number | null; stderr: string } {
-  const result = spawnSync(DENO, ["check", path], {
-    cwd: ROOT,
-    encoding: "utf8",
-    timeout: 90_000,
-    env: { ...process.env, NO_COLOR: "1" },
-  });
-  return { status: result.status, stderr: result.stderr };
-}
+const OUT = fromRoot("tests/typed/gen");
+const USAGE = fromRoot("tests/typed/usage.ts");
+const STRICT = [
+  "strict",
+  "noUnusedLocals",
+  "noUnusedParameters",
+  "exactOptionalPropertyTypes",
+  "noUncheckedIndexedAccess",
+];
 
 let generated = false;
 
@@ -51,8 +24,8 @@ let generated = false;
 function generateOnce(): void {
   if (generated) return;
   rmSync(OUT, { recursive: true, force: true });
-  const run = runGenerator([TYPED_IDL, "--out", OUT]);
-  assert.equal(run.status, 0, run.stderr);
+  const result = runGenerator([TYPED_IDL, "--out", OUT]);
+  assert.equal(result.status, 0, result.stderr);
   generated = true;
 }
 
@@ -67,15 +40,17 @@ describe("gen: IDL to typed modules", { skip: !pythonThriftAvailable() }, () => 
     });
   });
 
-  it("type-checks a strict usage file and rejects wrong calls", T, () => {
+  it("type-checks a usage file under strict options and rejects wrong code", T, () => {
     generateOnce();
-    const result = checkFile(USAGE);
+    const options = JSON.parse(readFileSync(fromRoot("deno.json"), "utf8")).compilerOptions;
+    for (const option of STRICT) assert.equal(options?.[option], true, option);
+    const result = checkFiles([USAGE]);
     assert.equal(result.status, 0, result.stderr);
   });
 
   it("fails the type-check of a wrong call that is not marked as expected", T, () => {
     generateOnce();
-    const wrong = here(`./typed/_wrong_${process.pid}.ts`);
+    const wrong = fromRoot(`tests/typed/_wrong_${process.pid}.ts`);
     writeFileSync(
       wrong,
       'import { Calculator } from "./gen/tutorial.ts";\n' +
@@ -84,7 +59,7 @@ describe("gen: IDL to typed modules", { skip: !pythonThriftAvailable() }, () => 
         'export const sum: Promise<number> = thrift.client.add(1, "2");\n',
     );
     try {
-      const result = checkFile(wrong);
+      const result = checkFiles([wrong]);
       assert.notEqual(result.status, 0);
       assert.match(result.stderr, /TS2345/);
     } finally {
@@ -99,16 +74,16 @@ describe("gen: IDL to typed modules", { skip: !pythonThriftAvailable() }, () => 
       const usage: { exercise(url: string, protocol: string): Promise<number> } = await import(
         new URL("./typed/usage.ts", import.meta.url).href
       );
-      assert.equal(await usage.exercise(peer.url, protocol), 16, peer.stderr());
+      assert.equal(await usage.exercise(peer.url, protocol), 21, peer.stderr());
     });
   }
 
   it("types i64 replies as bigint with --int64 bigint, matching the client option", T, async () => {
     const out = `${OUT}-bigint-${process.pid}`;
-    const usage = here(`./typed/_bigint_${process.pid}.ts`);
+    const usage = fromRoot(`tests/typed/_bigint_${process.pid}.ts`);
     try {
-      const run = runGenerator([TYPED_IDL, "--out", out, "--int64", "bigint"]);
-      assert.equal(run.status, 0, run.stderr);
+      const result = runGenerator([TYPED_IDL, "--out", out, "--int64", "bigint"]);
+      assert.equal(result.status, 0, result.stderr);
       const dir = out.slice(out.lastIndexOf("/") + 1);
       writeFileSync(
         usage,
@@ -124,8 +99,8 @@ describe("gen: IDL to typed modules", { skip: !pythonThriftAvailable() }, () => 
           "  return sum;\n" +
           "}\n",
       );
-      const result = checkFile(usage);
-      assert.equal(result.status, 0, result.stderr);
+      const checked = checkFiles([usage]);
+      assert.equal(checked.status, 0, checked.stderr);
       await using peer = await startTypedPeer("binary");
       const module: { addBig(url: string): Promise<bigint> } = await import(
         new URL(`./typed/_bigint_${process.pid}.ts`, import.meta.url).href
@@ -141,12 +116,8 @@ describe("gen: IDL to typed modules", { skip: !pythonThriftAvailable() }, () => 
     generateOnce();
     const out = `${OUT}-bun-${process.pid}`;
     try {
-      const run = spawnSync(BUN, [MAIN, TYPED_IDL, "--out", out], {
-        cwd: ROOT,
-        encoding: "utf8",
-        timeout: 60_000,
-      });
-      assert.equal(run.status, 0, run.stderr);
+      const result = run(BUN, [GEN_MAIN, TYPED_IDL, "--out", out]);
+      assert.equal(result.status, 0, result.stderr);
       for (const f of ["tutorial.ts", "shared.ts", "_runtime.ts", "js/package.json"]) {
         assert.equal(readFileSync(`${out}/${f}`, "utf8"), readFileSync(`${OUT}/${f}`, "utf8"), f);
       }
@@ -156,18 +127,18 @@ describe("gen: IDL to typed modules", { skip: !pythonThriftAvailable() }, () => 
   });
 
   it("names the packages to install when the compiler is missing", T, () => {
-    const run = runGenerator([TYPED_IDL, "--out", `${OUT}-missing`, "--thrift", "no-such-thrift"]);
+    const result = runGenerator([TYPED_IDL, "--out", `${OUT}-missing`, "--thrift", "no-such"]);
     rmSync(`${OUT}-missing`, { recursive: true, force: true });
-    assert.equal(run.status, 1);
-    assert.match(run.stderr, /not found/);
-    assert.match(run.stderr, /thrift-compiler/);
-    assert.match(run.stderr, /brew install thrift/);
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /not found/);
+    assert.match(result.stderr, /thrift-compiler/);
+    assert.match(result.stderr, /brew install thrift/);
   });
 
   it("reports the compiler's error for a bad IDL", T, () => {
-    const run = runGenerator(["tests/idl/typed/missing.thrift", "--out", `${OUT}-bad`]);
+    const result = runGenerator(["tests/idl/typed/missing.thrift", "--out", `${OUT}-bad`]);
     rmSync(`${OUT}-bad`, { recursive: true, force: true });
-    assert.equal(run.status, 1);
-    assert.match(run.stderr, /Cannot compile/);
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /Cannot compile/);
   });
 });

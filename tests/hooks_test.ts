@@ -50,7 +50,7 @@ describe("hooks", { skip: !pythonThriftAvailable() }, () => {
       "inner out application/x-thrift",
       "outer out",
     ]);
-    const [call] = seen;
+    const call = seen[0]!;
     assert.equal(call.method, "header");
     assert.equal(call.service, "Calculator");
     assert.deepEqual(call.args, ["x-tenant"]);
@@ -72,6 +72,38 @@ describe("hooks", { skip: !pythonThriftAvailable() }, () => {
     assert.equal(await once.client.header("x-once"), "1");
     assert.equal(await thrift.client.header("x-once"), "");
   });
+
+  for (const protocol of ["HEADER", "HEADER_COMPACT"] as const) {
+    it(
+      `${protocol}: headers from hooks, the option and thrift.with() are info headers both ways`,
+      T,
+      async () => {
+        await using peer = await startPythonPeer({ transport: "tcp", protocol: "header" });
+        let echoed: string | null | undefined;
+        const thrift = new ThriftClient(Calculator.Client, {
+          transport: peer.url,
+          protocol,
+          headers: { "x-fixed": "option" },
+          hooks: [async (call, next) => {
+            call.headers.set("x-tenant", "acme");
+            const result = await next();
+            echoed = call.replyHeaders?.get(`echo-${call.args[0]}`);
+            return result;
+          }],
+        });
+        assert.equal(await thrift.client.header("x-tenant"), "acme");
+        assert.equal(echoed, "acme");
+        assert.equal(await thrift.client.header("x-fixed"), "option");
+        assert.equal(
+          await thrift.with({ headers: { "x-once": "1" } }).client.header("x-once"),
+          "1",
+        );
+        assert.equal(echoed, "1");
+        assert.equal(await thrift.client.header("x-once"), "");
+        await thrift.close();
+      },
+    );
+  }
 
   it("may replace the result, or throw before next() and send nothing", T, async () => {
     await using server = await startNpmServer();

@@ -10,7 +10,7 @@ import { Buffer } from "node:buffer";
 import { test } from "node:test";
 import thrift from "thrift";
 import { TJSONProtocol } from "../src/protocol/json.ts";
-import { OutputTransport } from "../src/protocol.ts";
+import { framerFor, OutputTransport } from "../src/protocol.ts";
 import { ReadBuffer } from "../src/transport/read_buffer.ts";
 import { NEED_MORE, newScanner } from "../src/protocol/scanner.ts";
 import { InputBufferUnderrunError } from "../src/_thrift.ts";
@@ -30,7 +30,10 @@ const NpmJSON = lib.TJSONProtocol;
 
 function encodeOurs(ops: Op[], framed = false): Buffer {
   let out: Buffer | undefined;
-  const transport = new OutputTransport(framed, (bytes) => out = Buffer.from(bytes));
+  const transport = new OutputTransport(
+    framerFor({ protocol: "JSON", framed }),
+    (bytes) => out = Buffer.from(bytes),
+  );
   const p = new TJSONProtocol(transport) as Any;
   for (const [m, ...args] of ops) p[m](...args);
   transport.flush();
@@ -326,7 +329,7 @@ for (const [name, ops] of Object.entries(cases)) {
 }
 
 test("json: a framed message starts with its length", () => {
-  const ops = cases["bools"];
+  const ops = cases["bools"]!;
   const framed = encodeOurs(ops, true);
   const plain = encodeNpm(ops);
   assert.equal(framed.readInt32BE(0), plain.length);
@@ -570,7 +573,10 @@ test("json: wrong values are refused before any byte is sent, naming method, fie
   ];
   for (const [method, args, pattern, Kind] of bad) {
     const sent: Uint8Array[] = [];
-    const transport = new OutputTransport(false, (bytes) => sent.push(bytes.slice()));
+    const transport = new OutputTransport(
+      framerFor({ protocol: "JSON", framed: false }),
+      (bytes) => sent.push(bytes.slice()),
+    );
     const p = new TJSONProtocol(transport) as Any;
     p.writeMessageBegin("Calc:add", MT.CALL, 1);
     p.writeStructBegin("args");
@@ -586,7 +592,7 @@ test("json: wrong values are refused before any byte is sent, naming method, fie
     const ok = message("ok", MT.CALL, field("v", Ty.I32, 1, i32(1)));
     for (const [m, ...a] of ok) p[m](...a);
     transport.flush();
-    assert.equal(Buffer.from(sent[0]).toString(), encodeNpm(ok).toString());
+    assert.equal(Buffer.from(sent[0]!).toString(), encodeNpm(ok).toString());
   }
 });
 
@@ -702,7 +708,7 @@ test("json: a message cut at any byte underruns; whole it reads as npm reads it"
 });
 
 test("json: fed one byte at a time, each message is read once the scanner finds it whole", () => {
-  const messages = [encodeOurs(cases["strings"]), encodeOurs(cases["nested structs"])];
+  const messages = [encodeOurs(cases["strings"]!), encodeOurs(cases["nested structs"]!)];
   const buffer = new ReadBuffer();
   const p = new TJSONProtocol(buffer);
   const scanner = newScanner("JSON");
@@ -720,7 +726,7 @@ test("json: fed one byte at a time, each message is read once the scanner finds 
     buffer.commit();
     read.push([fname, at]);
   });
-  assert.deepEqual(read, [["s", messages[0].length - 1], ["n", all.length - 1]]);
+  assert.deepEqual(read, [["s", messages[0]!.length - 1], ["n", all.length - 1]]);
   assert.equal(buffer.pending, 0);
 });
 

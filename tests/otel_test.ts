@@ -76,10 +76,20 @@ describe("OpenTelemetry", { skip: !pythonThriftAvailable() }, () => {
       });
       const sent = await thrift.client.header("traceparent");
       assert.equal(await thrift.client.header("x-tenant"), "acme");
-      const { traceId, spanId } = sdk.spans()[0].spanContext();
+      const { traceId, spanId } = sdk.spans()[0]!.spanContext();
       assert.equal(sent, `00-${traceId}-${spanId}-01`);
     });
   }
+
+  it("traceparent goes out in THeader info headers", T, async () => {
+    await using sdk = registerSdk();
+    await using peer = await startPythonPeer({ transport: "tcp", protocol: "header" });
+    const thrift = new ThriftClient(Calculator.Client, { transport: peer.url, protocol: "HEADER" });
+    const sent = await thrift.client.header("traceparent");
+    await thrift.close();
+    const { traceId, spanId } = sdk.spans()[0]!.spanContext();
+    assert.equal(sent, `00-${traceId}-${spanId}-01`);
+  });
 
   it("a failed call is an ERROR span with error.type, and a duration point", T, async () => {
     await using sdk = registerSdk();
@@ -98,7 +108,7 @@ describe("OpenTelemetry", { skip: !pythonThriftAvailable() }, () => {
       ["Calculator/add", SpanStatusCode.ERROR, "CONNECT"],
       ["Calculator/add", SpanStatusCode.UNSET, undefined],
     ]);
-    const unix = sdk.spans()[2].attributes;
+    const unix = sdk.spans()[2]!.attributes;
     assert.equal(unix["server.address"], "/nonexistent/t.sock");
     assert.equal(unix["network.transport"], "unix");
     const points = await sdk.histogram("rpc.client.call.duration");
@@ -130,6 +140,17 @@ describe("OpenTelemetry", { skip: !pythonThriftAvailable() }, () => {
     await thrift.close();
     await greeter.close();
     assert.deepEqual(sdk.spans().map((s) => s.name), ["Calculator/add", "Greeter/greet"]);
+  });
+
+  it("an SDK registered after the first calls is used from then on", T, async () => {
+    await using peer = await startPythonPeer({ transport: "tcp", protocol: "binary" });
+    const thrift = new ThriftClient(Calculator.Client, { transport: peer.url });
+    assert.equal(await thrift.client.add(1, 1), 2); // no SDK yet: no span
+    await using sdk = registerSdk();
+    assert.equal(await thrift.client.add(2, 2), 4);
+    await thrift.close();
+    assert.deepEqual(sdk.spans().map((s) => s.name), ["Calculator/add"]);
+    assert.equal((await sdk.histogram("rpc.client.call.duration"))[0]?.value.count, 1);
   });
 
   it("with no SDK registered, no span is made", T, async () => {

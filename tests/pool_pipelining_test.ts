@@ -47,14 +47,14 @@ describe("pool pipelining", () => {
                 thrift.with({ timeout: 100 }).client.sleep(3000),
                 TimeoutError,
               );
-              isolated[0].resolve();
+              isolated[0]!.resolve();
               return "timed out";
             }
             if (i === 6) {
               const call = conn.client.sleep(3000);
               setTimeout(() => abort.abort(new Error("client gone")), 100);
               await assert.rejects(call, /client gone/);
-              isolated[1].resolve();
+              isolated[1]!.resolve();
               return "aborted";
             }
             assert.equal(await conn.client.sleep(600 + (i % 3)), 600 + (i % 3));

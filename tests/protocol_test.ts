@@ -10,7 +10,7 @@ import { test } from "node:test";
 import thrift from "thrift";
 import { TBinaryProtocol } from "../src/protocol/binary.ts";
 import { TCompactProtocol } from "../src/protocol/compact.ts";
-import { OutputTransport } from "../src/protocol.ts";
+import { framerFor, OutputTransport } from "../src/protocol.ts";
 import { ReadBuffer } from "../src/transport/read_buffer.ts";
 import { InputBufferUnderrunError } from "../src/_thrift.ts";
 import { ProtocolError } from "../src/errors.ts";
@@ -31,7 +31,10 @@ const npms = { binary: lib.TBinaryProtocol, compact: lib.TCompactProtocol } as R
 
 function encodeOurs(kind: string, ops: Op[], framed = false): Buffer {
   let out: Buffer | undefined;
-  const transport = new OutputTransport(framed, (bytes) => out = Buffer.from(bytes));
+  const transport = new OutputTransport(
+    framerFor({ protocol: "BINARY", framed }),
+    (bytes) => out = Buffer.from(bytes),
+  );
   const p = new ours[kind](transport);
   for (const [m, ...args] of ops) p[m](...args);
   transport.flush();
@@ -291,7 +294,10 @@ for (const kind of ["binary", "compact"]) {
     ];
     for (const [method, value, pattern, Kind] of bad) {
       const sent: Uint8Array[] = [];
-      const transport = new OutputTransport(false, (bytes) => sent.push(bytes.slice()));
+      const transport = new OutputTransport(
+        framerFor({ protocol: "BINARY", framed: false }),
+        (bytes) => sent.push(bytes.slice()),
+      );
       const p = new ours[kind](transport);
       p.writeMessageBegin("Calc:add", MT.CALL, 1);
       p.writeStructBegin("args");
@@ -310,7 +316,7 @@ for (const kind of ["binary", "compact"]) {
       }
       transport.flush();
       assert.equal(
-        Buffer.from(sent[0]).toString("hex"),
+        Buffer.from(sent[0]!).toString("hex"),
         encodeNpm(kind, message("ok", MT.CALL, field("v", Ty.I32, 1, ["writeI32", 1]))).toString(
           "hex",
         ),
@@ -339,7 +345,7 @@ for (const kind of ["binary", "compact"]) {
   });
 
   test(`${kind}: a truncated message underruns, so the connection waits for more`, () => {
-    const ops = cases["containers"];
+    const ops = cases["containers"]!;
     const bytes = encodeOurs(kind, ops);
     for (const cut of [1, 5, bytes.length - 1]) {
       const buffer = new ReadBuffer();
@@ -419,7 +425,10 @@ test("compact: negative and oversized sizes are protocol errors at once", () => 
 
 test("the output buffer is reused across messages and grows for a large one", () => {
   const views: Uint8Array[] = [];
-  const transport = new OutputTransport(true, (bytes) => views.push(bytes));
+  const transport = new OutputTransport(
+    framerFor({ protocol: "BINARY", framed: true }),
+    (bytes) => views.push(bytes),
+  );
   const p = new TBinaryProtocol(transport) as Any;
   for (const [m, ...args] of message("a", MT.CALL, field("v", Ty.I32, 1, ["writeI32", 1]))) {
     p[m](...args);
@@ -437,16 +446,16 @@ test("the output buffer is reused across messages and grows for a large one", ()
     p[m](...args);
   }
   transport.flush();
-  assert.equal(views[0].buffer, views[0].buffer);
+  assert.equal(views[0]!.buffer, views[0]!.buffer);
   assert.equal(
-    views[1].length,
+    views[1]!.length,
     4 +
       encodeNpm(
         "binary",
         message("b", MT.CALL, field("v", Ty.STRING, 1, ["writeString", "z".repeat(5000)])),
       ).length,
   );
-  assert.equal(views[2].buffer, views[1].buffer, "same buffer after growing");
+  assert.equal(views[2]!.buffer, views[1]!.buffer, "same buffer after growing");
 });
 
 for (const protocol of ["binary", "compact"] as const) {

@@ -131,7 +131,7 @@ describe(`runtime fetchWith (${runtime().name})`, () => {
     method: "POST",
     body: new TextEncoder().encode("hi"),
     redirect: "manual",
-    signal,
+    ...(signal ? { signal } : {}),
   });
 
   it("posts over https with the given CA", T, async () => {

@@ -183,7 +183,7 @@ test("large binary replies keep their bytes while later replies arrive", T, asyn
       const replies = await Promise.all(values.map((v) => conn.client.echoBinary(v)));
       const again = await conn.client.echoBinary(Buffer.alloc(70_000, 9));
       replies.forEach((reply, i) =>
-        assert.ok(Buffer.from(reply).equals(values[i]), `${protocol} #${i}`)
+        assert.ok(Buffer.from(reply).equals(values[i]!), `${protocol} #${i}`)
       );
       assert.ok(Buffer.from(again).equals(Buffer.alloc(70_000, 9)));
       await thrift.close();

@@ -4,15 +4,7 @@
  * @module
  */
 import { spawnSync } from "node:child_process";
-
-/** The compiler is missing or failed; the message says which and how to fix it. */
-export class CompilerError extends Error {
-  /** Wraps a compiler failure. */
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = "CompilerError";
-  }
-}
+import { CompilerError } from "./errors.ts";
 
 /**
  * Runs `thrift <args>` and returns its stderr (warnings).

@@ -1,11 +1,14 @@
 /**
  * One IDL file (as `--gen json` data) -> the text of its typed module, `<idl name>.ts`,
- * which re-exports the compiler's JavaScript with TypeScript types.
+ * which re-exports the compiler's JavaScript with TypeScript types and imports only what
+ * those types name.
  *
  * @module
  */
-import type { IdlConstant, IdlDocument, IdlEnum, IdlService, IdlStruct } from "./idl.ts";
-import { fieldType, initName, inMember, outMember, typeText } from "./types.ts";
+import type { IdlConstant, IdlDocument, IdlEnum } from "./idl.ts";
+import { emitService } from "./emit_service.ts";
+import { emitStruct, TYPES } from "./emit_struct.ts";
+import { TypeText } from "./types.ts";
 
 /** Where the emitted module finds the compiler's JavaScript, relative to itself. */
 export interface EmitPaths {
@@ -20,9 +23,6 @@ const HEADER = [
   "// deno-lint-ignore-file",
   "// deno-fmt-ignore-file",
 ];
-
-const TYPES = "_js_types";
-const ERROR_MEMBERS = new Set(["message", "name", "stack", "cause"]);
 
 function doc(text: string): string {
   return `/** ${text} */`;
@@ -39,95 +39,42 @@ function emitEnum(e: IdlEnum, file: string): string[] {
   ];
 }
 
-function emitStruct(s: IdlStruct, file: string): string[] {
-  const kind = s.isException ? "Exception" : s.isUnion ? "Union" : "Struct";
-  const clashes = s.fields.filter((f) => ERROR_MEMBERS.has(f.name)).map((f) => `"${f.name}"`);
-  const base = !s.isException
-    ? ""
-    : clashes.length
-    ? ` extends Omit<Error, ${clashes.join(" | ")}>`
-    : " extends Error";
-  const required = s.fields.some((f) => f.required === "required");
-  return [
-    doc(`${kind} \`${s.name}\` from ${file}.thrift, as the generated class holds it.`),
-    `export interface ${s.name}${base} {`,
-    ...s.fields.map(outMember),
-    "}",
-    doc(`What \`new ${s.name}(...)\` and method arguments accept for \`${s.name}\`.`),
-    `export interface ${initName(s.name)} {`,
-    ...s.fields.map(inMember),
-    "}",
-    doc(`The generated class of \`${s.name}\`${s.isException ? " (use with `instanceof`)" : ""}.`),
-    `export const ${s.name}: new (args${required ? "" : "?"}: ${
-      initName(s.name)
-    }) => ${s.name} = ` +
-    `${TYPES}.${s.name} as never;`,
-  ];
-}
-
-function emitConstant(c: IdlConstant, file: string): string[] {
+function emitConstant(c: IdlConstant, file: string, types: TypeText): string[] {
   return [
     doc(`Constant \`${c.name}\` from ${file}.thrift.`),
-    `export const ${c.name}: ${typeText(c.typeId, c.type, "const")} = ${TYPES}.${c.name} as never;`,
-  ];
-}
-
-/** The name of the client interface of a service (or `include.Service`). */
-function clientName(service: string): string {
-  return `${service}Client`;
-}
-
-function emitService(s: IdlService, file: string): string[] {
-  const methods = s.functions.map((f) => {
-    const args = f.arguments.map((a) => `${a.name}: ${fieldType(a, "in")}`);
-    const ret = f.oneway ? "void" : typeText(f.returnTypeId, f.returnType, "out");
-    const throws = f.exceptions.map((e) => `\`${e.type?.class ?? e.typeId}\``);
-    const note = f.oneway
-      ? " Oneway: resolves once sent."
-      : throws.length
-      ? ` Rejects with ${throws.join(" or ")} when the service throws it.`
-      : "";
-    return `  ${doc(`Calls \`${f.name}\`.${note}`)}\n  ${f.name}(${
-      args.join(", ")
-    }): Promise<${ret}>;`;
-  });
-  const base = s.extends ? ` extends ${clientName(s.extends)}` : "";
-  return [
-    doc(
-      `The methods of service \`${s.name}\` (${file}.thrift)${
-        s.extends ? `, inherited ones included` : ""
-      }.`,
-    ),
-    `export interface ${clientName(s.name)}${base} {`,
-    ...methods,
-    "}",
-    doc(`Service \`${s.name}\`: pass \`${s.name}.Client\` to \`new ThriftClient(...)\`.`),
-    `export const ${s.name}: Service<${clientName(s.name)}> = _js_${s.name} as never;`,
+    `export const ${c.name}: ${types.of(c.typeId, c.type, "const")} = ${TYPES}.${c.name} as never;`,
   ];
 }
 
 /** The text of `<idl name>.ts` for one IDL file. */
 export function emitModule(idl: IdlDocument, paths: EmitPaths): string {
   const file = idl.name;
-  const needsTypes = idl.enums.length + idl.structs.length + idl.constants.length > 0;
-  const lines = [
-    ...HEADER,
-    `import type { Buffer, I64, I64In, Int64, Service } from "${paths.runtime}";`,
-    ...idl.includes.map((inc) => `import type * as ${inc} from "./${inc}.ts";`),
-    ...(needsTypes ? [`import ${TYPES} from "${paths.jsDir}/${file}_types.js";`] : []),
-    ...idl.services.map((s) => `import _js_${s.name} from "${paths.jsDir}/${s.name}.js";`),
-    "",
-    "",
-  ];
+  const types = new TypeText();
   const blocks = [
     ...idl.enums.map((e) => emitEnum(e, file)),
     ...idl.typedefs.map((t) => [
       doc(`Typedef \`${t.name}\` from ${file}.thrift.`),
-      `export type ${t.name} = ${typeText(t.typeId, t.type, "out")};`,
+      `export type ${t.name} = ${types.of(t.typeId, t.type, "out")};`,
     ]),
-    ...idl.structs.map((s) => emitStruct(s, file)),
-    ...idl.constants.map((c) => emitConstant(c, file)),
-    ...idl.services.map((s) => emitService(s, file)),
+    ...idl.structs.map((s) => emitStruct(s, file, types)),
+    ...idl.constants.map((c) => emitConstant(c, file, types)),
+    ...idl.services.map((s) => emitService(s, file, types)),
   ];
-  return lines.join("\n") + blocks.map((b) => b.join("\n")).join("\n\n") + "\n";
+  const runtime = [...types.runtime].sort();
+  // A base service's module records its defaults on its client class: load it too.
+  const bases = new Set(
+    idl.services.flatMap((s) => s.extends?.includes(".") ? [s.extends.split(".")[0]] : []),
+  );
+  const needsTypes = idl.enums.length + idl.structs.length + idl.constants.length > 0;
+  const lines = [
+    ...HEADER,
+    ...(runtime.length ? [`import type { ${runtime.join(", ")} } from "${paths.runtime}";`] : []),
+    ...idl.includes.filter((inc) => types.includes.has(inc)).map((inc) =>
+      `import type * as ${inc} from "./${inc}.ts";`
+    ),
+    ...[...bases].map((inc) => `import "./${inc}.ts";`),
+    ...(needsTypes ? [`import ${TYPES} from "${paths.jsDir}/${file}_types.js";`] : []),
+    ...idl.services.map((s) => `import _js_${s.name} from "${paths.jsDir}/${s.name}.js";`),
+  ];
+  return `${lines.join("\n")}\n\n${blocks.map((b) => b.join("\n")).join("\n\n")}\n`;
 }

@@ -5,11 +5,14 @@
  * @module
  */
 
-/** A type reference: a base type, a container, or a named struct, union or exception. */
+/** A type reference: a base type, a container, or a named enum, struct, union or exception. */
 export interface IdlType {
-  /** `bool`, `i8`, `i16`, `i32`, `i64`, `double`, `string`, `binary`, `list`, `set`, `map`, `struct`, `union`, `exception`, `void`. Enums appear as `i32`. */
+  /**
+   * `bool`, `i8`, `i16`, `i32`, `i64`, `double`, `string`, `binary`, `list`, `set`, `map`,
+   * `enum`, `struct`, `union`, `exception`, `void`. Compilers before 0.18 write enums as `i32`.
+   */
   typeId: string;
-  /** For `struct`, `union`, `exception`: `Name` or `include.Name`. */
+  /** For `enum`, `struct`, `union`, `exception`: `Name` or `include.Name`. */
   class?: string;
   /** For `list` and `set`. */
   elemTypeId?: string;

@@ -2,14 +2,14 @@
  * From Thrift IDL to typed code in one command:
  *
  * ```sh
- * deno run -A jsr:@x/thrift-client/gen idl/service.thrift --out gen
+ * deno run -A jsr:@x/thrift-client/gen idl/service.thrift [more.thrift ...] --out gen
  * bun node_modules/@x/thrift-client/src/gen/main.ts idl/service.thrift --out gen
  * ```
  *
  * Runs the Apache compiler (`-r --gen js:node,es6` into `<out>/js`, and `-r --gen json` for
  * the IDL as data) and writes, per IDL file (included ones too), `<out>/<idl name>.ts`
  * exporting every type and service by its IDL name, plus `<out>/_runtime.ts` (`Int64`,
- * `TApplicationException`).
+ * `TApplicationException`). Other files in `<out>` stay: runs for other IDL files add to it.
  *
  * @example Calling a generated service
  * ```ts ignore
@@ -17,121 +17,48 @@
  * import { Calculator } from "./gen/tutorial.ts";
  *
  * const thrift = new ThriftClient(Calculator.Client, { transport: "tcp://127.0.0.1:9090" });
- * const sum: number = await thrift.connect((client) => client.add(1, 2));
+ * await using conn = thrift.connect();
+ * const sum: number = await conn.client.add(1, 2);
  * ```
  *
  * @module
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { basename } from "node:path";
 import process from "node:process";
-import { CompilerError, runCompiler } from "./compiler.ts";
-import { emitModule } from "./emit.ts";
-import type { IdlDocument } from "./idl.ts";
-import { JS_FILES, runtimeModule } from "./runtime_files.ts";
+import { GenerateError } from "./errors.ts";
+import { generate, type GenerateOptions } from "./generate.ts";
 
-export { CompilerError } from "./compiler.ts";
+export { CompilerError, GenerateError } from "./errors.ts";
+export { generate } from "./generate.ts";
+export type { GenerateOptions, GenerateResult } from "./generate.ts";
 
-/** What to generate. */
-export interface GenerateOptions {
-  /** The IDL file. */
-  idl: string;
-  /** The output folder (created if missing). */
-  out: string;
-  /**
-   * The Thrift compiler to run.
-   * @default {"thrift"}
-   */
-  thrift?: string;
-  /** Extra include folders, passed as `-I`. */
-  includeDirs?: string[];
-  /**
-   * How replies' i64 values are typed: as the client's `int64` option makes them.
-   * @default {"Int64"}
-   */
-  int64?: "Int64" | "bigint";
-}
+const USAGE = "usage: gen <file.thrift> [<file.thrift>...] --out <dir> [--thrift <compiler>] " +
+  "[-I <dir>]... [--int64 Int64|bigint]";
 
-/** What was written. */
-export interface GenerateResult {
-  /** The typed modules, one per IDL file (absolute paths). */
-  modules: string[];
-  /** The compiler's warnings, if any. */
-  warnings: string;
-}
-
-const JS_DIR = "js";
-
-/**
- * Generates the typed modules for an IDL file and the files it includes.
- *
- * @param options the IDL, the output folder, the compiler
- * @returns the modules written and the compiler's warnings
- * @throws {CompilerError} when the compiler is missing or rejects the IDL
- */
-export function generate(options: GenerateOptions): GenerateResult {
-  const out = resolve(options.out);
-  const compiler = options.thrift ?? "thrift";
-  const includes = (options.includeDirs ?? []).flatMap((dir) => ["-I", dir]);
-  const jsOut = join(out, JS_DIR);
-  rmSync(jsOut, { recursive: true, force: true });
-  mkdirSync(jsOut, { recursive: true });
-  const jsonOut = mkdtempSync(join(tmpdir(), "thrift-gen-json-"));
-  try {
-    let warnings = runCompiler(compiler, [
-      ...includes,
-      "-r",
-      "--gen",
-      "js:node,es6",
-      "-out",
-      jsOut,
-      options.idl,
-    ]);
-    warnings += runCompiler(compiler, [
-      ...includes,
-      "-r",
-      "--gen",
-      "json",
-      "-out",
-      jsonOut,
-      options.idl,
-    ]);
-    for (const [name, text] of Object.entries(JS_FILES)) writeFileSync(join(jsOut, name), text);
-    writeFileSync(join(out, "_runtime.ts"), runtimeModule(`./${JS_DIR}`, options.int64));
-    const modules = readdirSync(jsonOut).filter((f) => f.endsWith(".json")).sort().map((f) => {
-      const idl = JSON.parse(readFileSync(join(jsonOut, f), "utf8")) as IdlDocument;
-      const path = join(out, `${idl.name}.ts`);
-      writeFileSync(path, emitModule(idl, { jsDir: `./${JS_DIR}`, runtime: "./_runtime.ts" }));
-      return path;
-    });
-    return { modules, warnings };
-  } finally {
-    rmSync(jsonOut, { recursive: true, force: true });
-  }
-}
-
-const USAGE =
-  "usage: gen <file.thrift> --out <dir> [--thrift <compiler>] [-I <dir>]... [--int64 Int64|bigint]";
-
-/** Parses the command line; returns undefined (after printing usage) when it is wrong. */
-function parseArgs(args: string[]): GenerateOptions | undefined {
-  let idl: string | undefined;
+/** The options of a command line, or what is wrong with it. */
+function parseArgs(args: readonly string[]): GenerateOptions | string {
+  const idl: string[] = [];
+  const includeDirs: string[] = [];
   let out: string | undefined;
   let thrift: string | undefined;
-  const includeDirs: string[] = [];
   let int64: "Int64" | "bigint" | undefined;
   for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === "--out" || arg === "-o") out = args[++i];
-    else if (arg === "--thrift") thrift = args[++i];
-    else if (arg === "-I") includeDirs.push(args[++i]);
-    else if (arg === "--int64" && (args[i + 1] === "Int64" || args[i + 1] === "bigint")) {
-      int64 = args[++i] as "Int64" | "bigint";
-    } else if (!arg.startsWith("-") && idl === undefined) idl = arg;
-    else return undefined;
+    const arg = args[i] ?? "";
+    if (!arg.startsWith("-")) {
+      idl.push(arg);
+      continue;
+    }
+    const value = args[++i];
+    if (value === undefined) return `${arg} needs a value`;
+    if (arg === "--out" || arg === "-o") out = value;
+    else if (arg === "--thrift") thrift = value;
+    else if (arg === "-I") includeDirs.push(value);
+    else if (arg === "--int64" && (value === "Int64" || value === "bigint")) int64 = value;
+    else if (arg === "--int64") return `--int64 takes Int64 or bigint, not "${value}"`;
+    else return `unknown option "${arg}"`;
   }
-  if (!idl || !out) return undefined;
+  if (!idl.length) return "no IDL file given";
+  if (out === undefined) return "--out is missing";
   return { idl, out, thrift, includeDirs, int64 };
 }
 
@@ -139,12 +66,16 @@ function parseArgs(args: string[]): GenerateOptions | undefined {
  * The command: generates, prints the modules written, and returns the exit status.
  *
  * @param args the command-line arguments (without the program)
- * @returns 0 on success, 1 on a compiler error, 2 on bad usage
+ * @returns 0 on success, 1 when the generator fails, 2 on bad usage (printed once)
  */
-export function main(args: string[]): number {
+export function main(args: readonly string[]): number {
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(USAGE);
+    return 0;
+  }
   const options = parseArgs(args);
-  if (!options) {
-    console.error(USAGE);
+  if (typeof options === "string") {
+    console.error(`gen: ${options}\n${USAGE}`);
     return 2;
   }
   try {
@@ -153,7 +84,7 @@ export function main(args: string[]): number {
     for (const path of modules) console.log(`wrote ${basename(path)}`);
     return 0;
   } catch (error) {
-    if (!(error instanceof CompilerError)) throw error;
+    if (!(error instanceof GenerateError)) throw error;
     console.error(error.message);
     return 1;
   }

@@ -92,12 +92,15 @@ export const TApplicationExceptionType: {
 /** What \`new ThriftClient(...)\` takes: the generated client class (same shape as the package's \`ServiceClientClass\`). */
 export type ServiceClientClass<C> = new (output: never, pClass: never) => C;
 
-/** A generated service: its client class, and its processor (for Thrift servers). */
-export interface Service<C> {
+/**
+ * A generated service: its client class (methods \`C\`), and its processor class, which
+ * serves a handler \`H\` (so a \`serve(Service, handler)\` can take the handler's type from it).
+ */
+export interface Service<C, H> {
   /** The client class: \`new ThriftClient(Service.Client, options)\`. */
   readonly Client: ServiceClientClass<C>;
-  /** The processor class, for npm \`thrift\` servers. */
-  readonly Processor: new (handler: object) => unknown;
+  /** The processor class: \`new Service.Processor(handler)\`, for Thrift servers. */
+  readonly Processor: new (handler: H) => unknown;
 }
 `;
 }

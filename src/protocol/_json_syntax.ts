@@ -75,7 +75,7 @@ export class JSONWriter {
   #sep(): boolean {
     const s = this.#state;
     if (SEPARATOR[s]) this.#byte(SEPARATOR[s]);
-    return (this.#state = AFTER[s]) === VALUE;
+    return (this.#state = AFTER[s]!) === VALUE;
   }
 
   #open(bracket: number, state: number): void {
@@ -177,7 +177,7 @@ export class JSONReader {
   #peek(): number {
     const b = this.#buf, end = this.#end;
     for (let i = this.#at; i < end; i++) {
-      const c = b[i];
+      const c = b[i]!;
       if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) {
         this.#at = i;
         return c;
@@ -188,7 +188,7 @@ export class JSONReader {
 
   #unexpected(expected: string): ProtocolError {
     return new ProtocolError(
-      `Invalid reply: unexpected ${show(this.#buf[this.#at])} at byte ${
+      `Invalid reply: unexpected ${show(this.#buf[this.#at]!)} at byte ${
         this.#at - this.#base
       } of the JSON message: expected ${expected}`,
     );
@@ -203,7 +203,7 @@ export class JSONReader {
   #sep(): boolean {
     const s = this.#state;
     if (SEPARATOR[s]) this.#expect(SEPARATOR[s]);
-    return (this.#state = AFTER[s]) === VALUE;
+    return (this.#state = AFTER[s]!) === VALUE;
   }
 
   #open(bracket: number, state: number): void {
@@ -280,7 +280,7 @@ export class JSONReader {
   #token(): number {
     const b = this.#buf, end = this.#end;
     let i = this.#at;
-    while (i < end && NUMERIC[b[i]]) i++;
+    while (i < end && NUMERIC[b[i]!]) i++;
     if (i >= end) throw new InputBufferUnderrunError();
     if (i === this.#at) throw this.#unexpected("a number");
     return i;
@@ -298,7 +298,7 @@ export class JSONReader {
     // leading zeros are taken: npm `thrift` writes an `Int64` of -1 as -000000000001
     let v = to > first ? 0 : NaN;
     for (let i = first; i < to && v === v; i++) {
-      const d = b[i] - ZERO;
+      const d = b[i]! - ZERO;
       v = d >= 0 && d <= 9 ? v * 10 + d : NaN;
     }
     if (v !== v) {

@@ -69,7 +69,7 @@ export function writeJSONString(o: WriteBuffer, text: string): void {
 /** Escapes the UTF-8 bytes in `at..end` in place, from the back; returns their new end. */
 function escapeInPlace(o: WriteBuffer, at: number, end: number): number {
   let extra = 0;
-  for (let i = at; i < end; i++) extra += escapedLength(o.bytes[i]) - 1;
+  for (let i = at; i < end; i++) extra += escapedLength(o.bytes[i]!) - 1;
   const pos = o.pos;
   o.pos = end; // so that growing keeps the text
   o.ensure(extra + 1);
@@ -77,15 +77,15 @@ function escapeInPlace(o: WriteBuffer, at: number, end: number): number {
   const b = o.bytes;
   let w = end + extra;
   for (let r = end - 1; w > r + 1; r--) { // until the bytes left are in place
-    const c = b[r];
+    const c = b[r]!;
     const n = escapedLength(c);
     if (n === 1) b[--w] = c;
     else if (n === 2) {
-      b[--w] = SHORT[c];
+      b[--w] = SHORT[c]!;
       b[--w] = BACKSLASH;
     } else {
-      b[--w] = HEX[c & 15];
-      b[--w] = HEX[c >> 4];
+      b[--w] = HEX[c & 15]!;
+      b[--w] = HEX[c >> 4]!;
       b[--w] = 0x30; // 0
       b[--w] = 0x30;
       b[--w] = 0x75; // u
@@ -104,18 +104,18 @@ export function writeBase64(o: WriteBuffer, bytes: Uint8Array): void {
   b[w++] = QUOTE;
   let i = 0;
   for (; i + 2 < n; i += 3) {
-    const v = (bytes[i] << 16) | (bytes[i + 1] << 8) | bytes[i + 2];
-    b[w++] = BASE64[v >> 18];
-    b[w++] = BASE64[(v >> 12) & 63];
-    b[w++] = BASE64[(v >> 6) & 63];
-    b[w++] = BASE64[v & 63];
+    const v = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    b[w++] = BASE64[v >> 18]!;
+    b[w++] = BASE64[(v >> 12) & 63]!;
+    b[w++] = BASE64[(v >> 6) & 63]!;
+    b[w++] = BASE64[v & 63]!;
   }
   if (i < n) {
     const two = i + 1 < n;
-    const v = (bytes[i] << 16) | (two ? bytes[i + 1] << 8 : 0);
-    b[w++] = BASE64[v >> 18];
-    b[w++] = BASE64[(v >> 12) & 63];
-    b[w++] = two ? BASE64[(v >> 6) & 63] : EQUALS;
+    const v = (bytes[i]! << 16) | (two ? bytes[i + 1]! << 8 : 0);
+    b[w++] = BASE64[v >> 18]!;
+    b[w++] = BASE64[(v >> 12) & 63]!;
+    b[w++] = two ? BASE64[(v >> 6) & 63]! : EQUALS;
     b[w++] = EQUALS;
   }
   b[w++] = QUOTE;
@@ -144,11 +144,11 @@ export function unescapeJSON(buf: Buffer, from: number, to: number): string {
       continue;
     }
     out += buf.toString("utf8", run, i);
-    const letter = String.fromCharCode(buf[i + 1]);
+    const letter = String.fromCharCode(buf[i + 1]!);
     if (letter === "u") {
       let unit = 0;
       for (let k = i + 2; k < i + 6; k++) {
-        const d = k < to ? hexDigit(buf[k]) : -1;
+        const d = k < to ? hexDigit(buf[k]!) : -1;
         if (d < 0) {
           const text = buf.toString("latin1", i, Math.min(i + 6, to));
           throw new ProtocolError(`Invalid reply: JSON escape ${quoted(text)} is malformed`);

@@ -135,10 +135,10 @@ export class WriteContext {
       buffer instanceof Uint8Array && typeof offset === "number" &&
       buffer.length >= offset + 8
     ) {
-      out[0] = (buffer[offset] << 24) | (buffer[offset + 1] << 16) |
-        (buffer[offset + 2] << 8) | buffer[offset + 3];
-      out[1] = (buffer[offset + 4] << 24) | (buffer[offset + 5] << 16) |
-        (buffer[offset + 6] << 8) | buffer[offset + 7];
+      out[0] = (buffer[offset]! << 24) | (buffer[offset + 1]! << 16) |
+        (buffer[offset + 2]! << 8) | buffer[offset + 3]!;
+      out[1] = (buffer[offset + 4]! << 24) | (buffer[offset + 5]! << 16) |
+        (buffer[offset + 6]! << 8) | buffer[offset + 7]!;
       return;
     }
     throw this.type("i64", value, "a safe integer, a bigint or an Int64");

@@ -166,8 +166,8 @@ export class TBinaryProtocol {
   writeI64(value: unknown): void {
     const parts = this.#i64;
     this.#ctx.i64(value, parts);
-    this.#i32(parts[0]);
-    this.#i32(parts[1]);
+    this.#i32(parts[0]!);
+    this.#i32(parts[1]!);
   }
 
   /** Writes a double (not ±Infinity). */

@@ -256,7 +256,7 @@ export class TCompactProtocol {
   writeI64(value: unknown): void {
     const parts = this.#i64;
     this.#ctx.i64(value, parts);
-    const hi = parts[0], lo = parts[1];
+    const hi = parts[0]!, lo = parts[1]!;
     const sign = hi >> 31;
     let zhi = ((hi << 1) | (lo >>> 31)) ^ sign;
     let zlo = (lo << 1) ^ sign;

@@ -205,7 +205,7 @@ export class TJSONProtocol {
   writeI64(value: unknown): void {
     const parts = this.#i64;
     this.#ctx.i64(value, parts);
-    const hi = parts[0], lo = parts[1] >>> 0;
+    const hi = parts[0]!, lo = parts[1]! >>> 0;
     this.#w.number(
       hi >= -0x200000 && hi < 0x200000 // within ±2^53: exact as a number
         ? String(hi * 4294967296 + lo)
@@ -362,7 +362,7 @@ export class TJSONProtocol {
     }
     const parts = this.#i64;
     splitI64(v, parts);
-    return this.#int64(parts[0], parts[1]);
+    return this.#int64(parts[0]!, parts[1]!);
   }
 
   /** Reads a double. */

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { ProtocolName } from "../config.ts";
+import type { WireProtocol } from "../config.ts";
 
 /** `scan()`: the message is not all here yet. */
 export const NEED_MORE = -1;
@@ -35,7 +35,7 @@ export interface MessageScanner {
 }
 
 /** Returns a new scanner for a protocol's replies. */
-export function newScanner(protocol: ProtocolName): MessageScanner {
+export function newScanner(protocol: WireProtocol): MessageScanner {
   switch (protocol) {
     case "BINARY":
       return new BinaryScanner();
@@ -98,15 +98,15 @@ abstract class StructureScanner implements MessageScanner {
           if (step !== GO) return step;
           continue; // `pending` is the field's type now, or the struct ended
         }
-        const left = this.#left[d];
+        const left = this.#left[d]!;
         if (left === 0) {
           this.close();
           continue;
         }
         this.#left[d] = left - 1;
         this.pending = this.#kinds[d] === MAP && (left & 1) === 1
-          ? this.#values[d]
-          : this.#types[d];
+          ? this.#values[d]!
+          : this.#types[d]!;
       }
       const step = this.value(b, start, avail, limit, this.pending);
       if (step !== GO) return step;
@@ -169,10 +169,10 @@ B_WIDTH[8] = 4; // i32
 B_WIDTH[4] = B_WIDTH[10] = 8; // double, i64
 B_WIDTH[16] = 16; // uuid
 
-const bWidth = (t: number): number => t < 17 ? B_WIDTH[t] : 0;
+const bWidth = (t: number): number => t < 17 ? B_WIDTH[t]! : 0;
 
 function i32At(b: Uint8Array, i: number): number {
-  return (b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3];
+  return (b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!;
 }
 
 /** `TBinaryProtocol` (strict headers). */
@@ -187,7 +187,7 @@ class BinaryScanner extends StructureScanner {
 
   protected field(b: Uint8Array, start: number, avail: number, limit: number): number {
     if (this.at + 1 > avail) return this.short(1, limit);
-    const t = b[start + this.at];
+    const t = b[start + this.at]!;
     if (t === 0) {
       this.at += 1;
       this.close();
@@ -215,7 +215,7 @@ class BinaryScanner extends StructureScanner {
       case B_LIST:
       case B_SET: {
         if (this.at + 5 > avail) return this.short(5, limit);
-        const type = b[at];
+        const type = b[at]!;
         const size = i32At(b, at + 1);
         if (size < 0 || size > limit) return avail;
         const w = bWidth(type);
@@ -226,7 +226,7 @@ class BinaryScanner extends StructureScanner {
       }
       case B_MAP: {
         if (this.at + 6 > avail) return this.short(6, limit);
-        const key = b[at], value = b[at + 1];
+        const key = b[at]!, value = b[at + 1]!;
         const size = i32At(b, at + 2);
         if (size < 0 || size * 2 > limit) return avail;
         const kw = bWidth(key), vw = bWidth(value);
@@ -262,7 +262,7 @@ C_WIDTH[13] = 16; // uuid
 function varint32At(b: Uint8Array, i: number): number {
   let v = 0;
   for (let shift = 0;; shift += 7) {
-    const x = b[i++];
+    const x = b[i++]!;
     v |= (x & 0x7f) << shift;
     if (x < 0x80) return v;
   }
@@ -290,7 +290,7 @@ class CompactScanner extends StructureScanner {
         this.#result = this.short(avail - this.at + 1, limit);
         return -1;
       }
-      if (b[start + from + n] < 0x80) return from + n + 1;
+      if (b[start + from + n]! < 0x80) return from + n + 1;
     }
     this.#result = avail;
     return -1;
@@ -317,7 +317,7 @@ class CompactScanner extends StructureScanner {
 
   protected field(b: Uint8Array, start: number, avail: number, limit: number): number {
     if (this.at + 1 > avail) return this.short(1, limit);
-    const h = b[start + this.at];
+    const h = b[start + this.at]!;
     if (h === 0) {
       this.at += 1;
       this.close();
@@ -334,7 +334,7 @@ class CompactScanner extends StructureScanner {
   }
 
   protected value(b: Uint8Array, start: number, avail: number, limit: number, t: number): number {
-    const width = C_WIDTH[t & 0x0f];
+    const width = C_WIDTH[t & 0x0f]!;
     if (width > 0 && t < 16) return this.pass(width, avail, limit);
     const at = start + this.at;
     switch (t) {
@@ -356,8 +356,8 @@ class CompactScanner extends StructureScanner {
       case C_LIST:
       case C_SET: {
         if (this.at + 1 > avail) return this.short(1, limit);
-        const type = b[at] & 0x0f;
-        let size = b[at] >> 4;
+        const type = b[at]! & 0x0f;
+        let size = b[at]! >> 4;
         let n = 1;
         if (size === 15) {
           const e = this.#varint(b, start, avail, limit, this.at + 1, 5);
@@ -366,7 +366,7 @@ class CompactScanner extends StructureScanner {
           if (size < 0 || size > limit) return avail;
           n = e - this.at;
         }
-        const w = C_WIDTH[type];
+        const w = C_WIDTH[type]!;
         if (w > 0) return this.pass(n + size * w, avail, limit); // fixed-size elements at once
         this.at += n;
         this.open(LIST, type, 0, size);
@@ -380,7 +380,7 @@ class CompactScanner extends StructureScanner {
         const n = e - this.at;
         if (size === 0) return this.pass(n, avail, limit);
         if (this.at + n + 1 > avail) return this.short(n + 1, limit);
-        const kv = b[at + n];
+        const kv = b[at + n]!;
         this.at += n + 1;
         this.open(MAP, kv >> 4, kv & 0x0f, size * 2);
         return GO;

@@ -10,7 +10,7 @@ import type { DialTarget } from "../transport/byte_stream.ts";
 const TLS_CODE = /CERT|SELF_SIGNED|UNABLE_TO_|ALTNAME|HOSTNAME|TLS|SSL/;
 
 /** A short, lower-case reason for a failed socket operation. */
-function reason(error: unknown, target: DialTarget): string {
+function reason(error: unknown, kind: DialTarget["kind"]): string {
   if (!(error instanceof Error)) return String(error);
   const code = (error as { code?: unknown }).code;
   const key = typeof code === "string" ? code : error.name;
@@ -20,7 +20,7 @@ function reason(error: unknown, target: DialTarget): string {
       return "connection refused";
     case "ENOENT":
     case "NotFound":
-      return target.kind === "unix" ? "no such socket file" : "host not found";
+      return kind === "unix" ? "no such socket file" : "host not found";
     case "ENOTFOUND":
     case "EAI_AGAIN":
       return "host not found";
@@ -36,6 +36,9 @@ function reason(error: unknown, target: DialTarget): string {
     case "EACCES":
     case "PermissionDenied":
       return "permission denied";
+    case "EADDRINUSE":
+    case "AddrInUse":
+      return "address in use";
   }
   if (/failed to lookup address/i.test(error.message)) return "host not found"; // Deno DNS
   // Deno's rustls reports verification failures as InvalidData ("invalid peer certificate: ...").
@@ -48,7 +51,7 @@ function reason(error: unknown, target: DialTarget): string {
 /** The `ConnectError` for a dial that failed with `cause`. */
 export function connectError(target: DialTarget, cause: unknown): ConnectError {
   return new ConnectError(
-    `Cannot connect to "${target.label}": ${reason(cause, target)}`,
+    `Cannot connect to "${target.label}": ${reason(cause, target.kind)}`,
     { cause },
   );
 }
@@ -60,9 +63,15 @@ export function streamError(
   cause: unknown,
 ): TransportError {
   return new TransportError(
-    `Cannot ${action} "${target.label}": ${reason(cause, target)}`,
+    `Cannot ${action} "${target.label}": ${reason(cause, target.kind)}`,
     { cause },
   );
+}
+
+/** The error for a test server that cannot listen at `label` (a tcp, unix or http URL). */
+export function listenError(label: string, cause: unknown): Error {
+  const kind = label.startsWith("unix:") ? "unix" : "tcp";
+  return new Error(`Cannot listen on "${label}": ${reason(cause, kind)}`, { cause });
 }
 
 /** A host without the brackets of an IPv6 literal (`[::1]` -> `::1`). */

@@ -1,7 +1,8 @@
 /**
  * The Bun adapter: `Bun.connect` (tcp or unix, with or without TLS) and Bun's `fetch` with
- * its `tls` option. `Bun` is reached through `globalThis` inside functions only, so this
- * module loads (and type-checks) under Deno too.
+ * its `tls` option; for the test server, `Bun.listen` and `Bun.serve` (`bun_listen.ts`).
+ * `Bun` is reached through `globalThis` inside functions only, so this module loads (and
+ * type-checks) under Deno too.
  *
  * @module
  */
@@ -15,8 +16,6 @@ import type {
   StreamHandlers,
   TlsSettings,
 } from "../transport/byte_stream.ts";
-import { concatChunks } from "../transport/bytes.ts";
-import { WriteBuffer } from "../transport/write_buffer.ts";
 import { bareHost, connectError, streamError } from "./_errors.ts";
 import {
   bunConnect,
@@ -26,6 +25,8 @@ import {
   bunTls,
   peerProblem,
 } from "./bun_api.ts";
+import { bunListen, bunServeHttp } from "./bun_listen.ts";
+import { type BunStream, bunStream } from "./bun_stream.ts";
 
 async function dial(
   target: DialTarget,
@@ -36,12 +37,7 @@ async function dial(
   return await new Promise<ByteStream>((resolve, reject) => {
     let state: "dialing" | "open" | "closed" = "dialing";
     let socket: BunSocket | undefined;
-    let pending: Uint8Array[] = []; // bytes Bun did not take yet, sent on `drain`, in order
-    // writes after the first of this tick, copied into one reused buffer and sent together
-    const batch = new WriteBuffer();
-    let batching = false;
-    let ending = false;
-    const { promise: gone, resolve: markGone } = Promise.withResolvers<void>();
+    let open: BunStream | undefined;
     const onAbort = (): void => {
       if (state !== "dialing") return;
       state = "closed";
@@ -55,61 +51,13 @@ async function dial(
       socket?.terminate();
       reject(connectError(target, error));
     };
-    const finish = (error?: Error): void => {
-      if (state !== "open") return;
-      state = "closed";
-      pending = [];
-      batch.pos = 0;
-      socket?.end(); // Bun closes the descriptor after the FIN, without waiting for the peer
-      handlers.onClose(error);
-      markGone();
-    };
-    const flush = (): void => {
-      if (state !== "open" || pending.length === 0 || !socket) return;
-      const chunk = concatChunks(pending);
-      const written = Math.max(socket.write(chunk), 0);
-      pending = written < chunk.length ? [chunk.subarray(written)] : [];
-      if (ending && pending.length === 0) finish();
-    };
-    // A socket write costs microseconds in Bun: a pipeline's messages go out in one write.
-    const writeBatch = (): void => {
-      batching = false;
-      if (state !== "open" || !socket || batch.pos === 0) return;
-      const chunk = batch.bytes.subarray(0, batch.pos);
-      batch.pos = 0;
-      batch.shrink(chunk.length);
-      if (pending.length > 0) return void pending.push(chunk.slice());
-      const written = Math.max(socket.write(chunk), 0);
-      if (written < chunk.length) pending.push(chunk.slice(written)); // `batch` is reused
-    };
-    const stream: ByteStream = {
-      write(bytes: Uint8Array): void {
-        if (state !== "open" || ending || !socket || bytes.length === 0) return;
-        if (pending.length > 0) return void pending.push(bytes.slice());
-        if (batching) return batch.put(bytes);
-        batching = true; // the first write of a tick goes out at once, the rest together
-        queueMicrotask(writeBatch);
-        const written = Math.max(socket.write(bytes), 0);
-        if (written < bytes.length) pending.push(bytes.slice(written));
-      },
-      close(): void {
-        finish();
-      },
-      unref: () => socket?.unref(),
-      ref: () => socket?.ref(),
-      end(): Promise<void> {
-        writeBatch();
-        ending = true;
-        if (pending.length === 0) finish(); // else `drain` finishes once the queue is empty
-        return gone;
-      },
-    };
     const ready = (s: BunSocket): void => {
       if (state !== "dialing") return;
       state = "open";
       signal.removeEventListener("abort", onAbort);
       if (target.kind === "tcp") s.setNoDelay(true);
-      resolve(stream);
+      open = bunStream(s, handlers);
+      resolve(open.stream);
     };
     const socketHandler: BunSocketHandler = {
       binaryType: "uint8array",
@@ -126,17 +74,19 @@ async function dial(
         else ready(s);
       },
       data(_s, chunk) {
-        if (state === "open") handlers.onData(chunk);
+        open?.data(chunk);
       },
-      drain: flush,
+      drain() {
+        open?.drain();
+      },
       close(_s, error) {
         if (state === "dialing") {
           fail(error ?? new Error("connection closed before it was ready"));
-        } else finish(error && streamError(target, "read from", error)); // clean EOF: no error
+        } else open?.finish(error && streamError(target, "read from", error)); // clean EOF: no error
       },
       error(_s, error) {
         if (state === "dialing") fail(error);
-        else finish(streamError(target, "read from", error));
+        else open?.finish(streamError(target, "read from", error));
       },
       connectError(_s, error) {
         fail(error);
@@ -172,4 +122,10 @@ function fetchWith(tls: TlsSettings | undefined): FetchLike {
 }
 
 /** The Bun implementation of the runtime shim. */
-export const bunRuntime: Runtime = { name: "bun", dial, fetchWith };
+export const bunRuntime: Runtime = {
+  name: "bun",
+  dial,
+  fetchWith,
+  listen: bunListen,
+  serveHttp: bunServeHttp,
+};

@@ -1,6 +1,7 @@
 /**
- * The sliver of Bun's socket API the Bun adapter uses, declared here so that no file names
- * `bun-types` (the module type-checks under Deno) and `Bun` is reached through `globalThis`.
+ * The sliver of Bun's socket and server API the Bun adapter uses, declared here so that no
+ * file names `bun-types` (the module type-checks under Deno) and `Bun` is reached through
+ * `globalThis`.
  *
  * @module
  */
@@ -36,9 +37,9 @@ export interface BunSocketHandler {
 /** Bun's TLS options, for sockets and for `fetch`. */
 export interface BunTls {
   rejectUnauthorized: boolean;
-  ca?: string;
-  cert?: string;
-  key?: string;
+  ca?: string | undefined;
+  cert?: string | undefined;
+  key?: string | undefined;
   serverName?: string;
   checkServerIdentity?: (host: string, cert: PeerCertificate) => Error | undefined;
 }
@@ -71,4 +72,41 @@ export function peerProblem(
   if (authError) return authError;
   if (!socket.authorized) return new Error("peer certificate not authorized");
   return checkServerIdentity(bareHost(tls.serverName), socket.getPeerCertificate());
+}
+
+/** Bun's socket listener, as far as the adapter uses it. */
+export interface BunListener {
+  /** The port of a TCP listener. */
+  readonly port?: number;
+  stop(closeActiveConnections?: boolean): void;
+}
+
+/** The options of `Bun.listen` the adapter passes. */
+export type BunListenOptions =
+  & ({ hostname: string; port: number } | { unix: string })
+  & { socket: Omit<BunSocketHandler, "handshake" | "connectError"> };
+
+/** Calls `Bun.listen`; only under Bun. */
+export function bunSocketListen(options: BunListenOptions): BunListener {
+  const bun = (globalThis as unknown as { Bun: { listen: typeof bunSocketListen } }).Bun;
+  return bun.listen(options);
+}
+
+/** Bun's HTTP server, as far as the adapter uses it. */
+export interface BunServer {
+  readonly port: number;
+  stop(closeActiveConnections?: boolean): Promise<void>;
+}
+
+/** The options of `Bun.serve` the adapter passes. */
+export interface BunServeOptions {
+  hostname: string;
+  port: number;
+  fetch(request: Request): Promise<Response>;
+}
+
+/** Calls `Bun.serve`; only under Bun. */
+export function bunServe(options: BunServeOptions): BunServer {
+  const bun = (globalThis as unknown as { Bun: { serve: typeof bunServe } }).Bun;
+  return bun.serve(options);
 }

@@ -1,5 +1,6 @@
 /**
- * The Deno adapter: `Deno.connect` for tcp and unix, `fetch` with `Deno.createHttpClient`.
+ * The Deno adapter: `Deno.connect` for tcp and unix, `fetch` with `Deno.createHttpClient`,
+ * and for the test server `Deno.listen` and `Deno.serve` (`deno_listen.ts`).
  *
  * `node:tls` (`deno_node_tls.ts`) and `node:https` (`deno_node_https.ts`) take over where
  * Deno's own API cannot do the job: TLS sockets, and https without validation or with a
@@ -16,6 +17,7 @@ import type {
   TlsSettings,
 } from "../transport/byte_stream.ts";
 import { bareHost, connectError } from "./_errors.ts";
+import { denoListen, denoServeHttp } from "./deno_listen.ts";
 import { nodeFetch } from "./deno_node_https.ts";
 import { dialNodeTls } from "./deno_node_tls.ts";
 import { denoStream, safeClose } from "./deno_stream.ts";
@@ -78,7 +80,7 @@ function fetchWith(tls: TlsSettings | undefined): FetchLike {
     if (tls.ca === undefined && tls.cert === undefined) return fetch(url, init);
     const { ca, cert, key } = tls;
     client ??= Deno.createHttpClient({
-      caCerts: ca === undefined ? undefined : [ca],
+      ...(ca === undefined ? {} : { caCerts: [ca] }),
       ...(cert !== undefined && key !== undefined ? { cert, key } : {}),
     });
     return fetch(url, { ...init, client });
@@ -88,4 +90,10 @@ function fetchWith(tls: TlsSettings | undefined): FetchLike {
 }
 
 /** The Deno implementation of the runtime shim. */
-export const denoRuntime: Runtime = { name: "deno", dial, fetchWith };
+export const denoRuntime: Runtime = {
+  name: "deno",
+  dial,
+  fetchWith,
+  listen: denoListen,
+  serveHttp: denoServeHttp,
+};

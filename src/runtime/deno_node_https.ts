@@ -115,7 +115,7 @@ export function nodeFetch(settings: TlsSettings): FetchLike {
         const status = res.statusCode ?? 500;
         const out = new Headers();
         for (let i = 0; i + 1 < res.rawHeaders.length; i += 2) {
-          out.append(res.rawHeaders[i], res.rawHeaders[i + 1]);
+          out.append(res.rawHeaders[i]!, res.rawHeaders[i + 1]!);
         }
         let payload: ReadableStream<Uint8Array> | null = null;
         if (NULL_BODY.has(status)) res.resume();
@@ -126,7 +126,9 @@ export function nodeFetch(settings: TlsSettings): FetchLike {
         }
         res.on("end", done);
         res.on("close", done);
-        resolve(new Response(payload, { status, statusText: res.statusMessage, headers: out }));
+        resolve(
+          new Response(payload, { status, statusText: res.statusMessage ?? "", headers: out }),
+        );
       });
       req.end(body);
     });

@@ -6,6 +6,7 @@
  *
  * @module
  */
+import type { Listen, ServeHttp } from "./listener.ts";
 
 /** TLS settings, decided from the options once. */
 export interface TlsSettings {
@@ -27,7 +28,7 @@ export type DialTarget =
     /** The URL without credentials, for error messages. */
     readonly label: string;
     /** TLS on top of the socket when present. */
-    readonly tls?: TlsSettings;
+    readonly tls?: TlsSettings | undefined;
   }
   & (
     | { readonly kind: "tcp"; readonly host: string; readonly port: number }
@@ -97,4 +98,8 @@ export interface Runtime {
   readonly dial: Dialer;
   /** Returns a fetch that applies these TLS settings to https URLs (plain fetch when none). */
   fetchWith(tls: TlsSettings | undefined): FetchLike;
+  /** Listens for tcp (on 127.0.0.1) or unix socket connections, for the test server. */
+  readonly listen: Listen;
+  /** Serves HTTP on 127.0.0.1, for the test server. */
+  readonly serveHttp: ServeHttp;
 }

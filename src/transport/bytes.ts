@@ -6,7 +6,7 @@
 
 /** Joins chunks into one buffer (returns the only chunk as is). */
 export function concatChunks(chunks: readonly Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0];
+  if (chunks.length === 1) return chunks[0]!;
   let size = 0;
   for (const c of chunks) size += c.length;
   const out = new Uint8Array(size);

@@ -9,6 +9,7 @@ import type { Endpoint } from "../config.ts";
 import {
   ConnectError,
   invalidReply,
+  printable,
   ProtocolError,
   replyTooLarge,
   ThriftClientError,
@@ -26,7 +27,7 @@ import { ReadBuffer } from "./read_buffer.ts";
 const THRIFT_TYPE = "application/x-thrift";
 
 function requestHeaders(endpoint: Endpoint, message: OutgoingMessage): Headers {
-  const headers = new Headers(message.headers);
+  const headers = new Headers(message.headers as HeadersInit | undefined);
   headers.set("content-type", THRIFT_TYPE);
   if (!headers.has("accept")) headers.set("accept", THRIFT_TYPE);
   if (endpoint.authorization && !headers.has("authorization")) {
@@ -65,7 +66,7 @@ async function snippetOf(response: Response): Promise<string> {
   }
   const bytes = concatChunks(chunks).subarray(0, SNIPPET_BYTES);
   // deno-lint-ignore no-control-regex -- ANSI escape sequences (CSI) go whole
-  return clean(new TextDecoder().decode(bytes).replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, ""));
+  return printable(new TextDecoder().decode(bytes).replace(/\x1b\[[0-?]*[ -/]*[@-~]/g, ""));
 }
 
 async function statusError(
@@ -76,17 +77,12 @@ async function statusError(
   const redirect = status >= 300 && status < 400;
   if (redirect) response.body?.cancel().catch(() => {});
   const what = redirect
-    ? `redirect to "${clean(response.headers.get("location") ?? "?")}" (not followed)`
-    : await snippetOf(response) || clean(response.statusText);
+    ? `redirect to "${printable(response.headers.get("location") ?? "?")}" (not followed)`
+    : await snippetOf(response) || printable(response.statusText);
   return new TransportError(
     `HTTP ${status} from "${endpoint.label}": ${what}`,
     { status },
   );
-}
-
-/** Text from the server as one line of printable text, at most 200 characters. */
-function clean(text: string): string {
-  return text.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\s\uFFFD]+/gu, " ").trim().slice(0, 200);
 }
 
 /** Reads a response body, refusing one above `maxMessageSize` without buffering it. */
@@ -134,7 +130,7 @@ function checkReply(endpoint: Endpoint, message: OutgoingMessage, body: Uint8Arr
     : header.rseqid !== message.seqid
     ? `sequence id ${header.rseqid}`
     : name !== message.method
-    ? `method "${clean(name)}"`
+    ? `method "${printable(name)}"`
     : undefined;
   if (wrong) {
     throw new ProtocolError(

@@ -124,7 +124,7 @@ export class ReadBuffer {
 
   /** Reads an unsigned byte. */
   readUByte(): number {
-    return this.#buf[this.#need(1)];
+    return this.#buf[this.#need(1)]!;
   }
 
   /** Reads a little-endian double (compact protocol). */

@@ -1,6 +1,7 @@
 /**
  * A channel over one byte stream (tcp, unix, with or without TLS): optional zlib, then
- * framing, then the stream from the runtime's dialer, opened within `connectTimeout`.
+ * framing (`TFramedTransport`'s frames, or THeader's, which the reply reader unwraps), then
+ * the stream from the runtime's dialer, opened within `connectTimeout`.
  *
  * @module
  */

@@ -9,7 +9,14 @@ import type { ServiceClientClass } from "../../mod.ts";
 
 export { Int64 } from "../gen/_runtime.ts";
 export { Calculator, Greeter } from "../gen/test.ts";
-export type { CalculatorClient, GreeterClient, Nested, Point } from "../gen/test.ts";
+export type {
+  CalculatorClient,
+  CalculatorHandler,
+  GreeterClient,
+  GreeterHandler,
+  Nested,
+  Point,
+} from "../gen/test.ts";
 
 /** An i64 as npm `thrift` reads and writes it (node-int64). */
 export type I64 = Int64;
@@ -18,8 +25,8 @@ export type I64 = Int64;
 export interface Service<C> {
   /** The client class. */
   Client: ServiceClientClass<C>;
-  /** The processor class. */
-  Processor: new (handler: object) => unknown;
+  /** The processor class (whatever handler it serves). */
+  Processor: new (handler: never) => unknown;
 }
 
 /** The generated struct and exception classes. */

@@ -69,7 +69,12 @@ export interface TestServer extends AsyncDisposable {
 
 /** Starts a server on 127.0.0.1 (or `host`), port 0, or on a unix socket. */
 export async function startServer(
-  options: { unix?: boolean; tls?: tls.TlsOptions; mode?: Mode; host?: string },
+  options: {
+    unix?: boolean;
+    tls?: tls.TlsOptions | undefined;
+    mode?: Mode;
+    host?: string;
+  },
 ): Promise<TestServer> {
   const mode = options.mode ?? "echo";
   const raw = new Set<net.Socket>();

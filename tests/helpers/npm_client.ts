@@ -10,19 +10,19 @@ export interface NpmClientOptions {
   /** How long to wait for the connection to open. */
   connectTimeoutMs: number;
   /** Clients for Calculator and Greeter multiplexed under those names. */
-  multiplex?: boolean;
+  multiplex?: boolean | undefined;
   /**
    * Dispose destroys a connection that has not closed 2 s after `end()`; else dispose
    * rejects, so the test fails.
    */
-  destroyIfNotClosed?: boolean;
+  destroyIfNotClosed?: boolean | undefined;
 }
 
 /** npm `thrift` clients on an open connection; dispose ends it and waits for the close. */
 export interface NpmClient {
   calculator: CalculatorClient;
   /** Only with `multiplex` (a plain connection routes every reply to its one client). */
-  greeter?: GreeterClient;
+  greeter?: GreeterClient | undefined;
   /** Errors the connection emitted. */
   errors: unknown[];
   connection: NpmConnection;

@@ -7,11 +7,20 @@
  *
  * Works under `deno test` and `bun test` (both run the package's `node:net` server).
  */
+import type { Buffer } from "node:buffer";
 import { mkdtempSync, rmSync } from "node:fs";
 import type { Server, Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Calculator, Greeter, types } from "./calculator.ts";
+import {
+  Calculator,
+  type CalculatorHandler,
+  Greeter,
+  type GreeterHandler,
+  type Int64,
+  type Nested,
+  types,
+} from "./calculator.ts";
 import { npmTransport, thrift } from "./npm_thrift.ts";
 
 // the npm server warns on every reply it writes in the compact protocol ("SeqId already set")
@@ -36,9 +45,9 @@ export interface NpmServer {
   /** `tcp://127.0.0.1:PORT` or `unix:/tmp/.../thrift.sock`. */
   url: string;
   /** The TCP port (tcp only). */
-  port?: number;
+  port?: number | undefined;
   /** The socket path (unix only). */
-  path?: string;
+  path?: string | undefined;
   /** Sockets currently open on the server side. */
   liveConnections(): number;
   /** Sockets accepted since start. */
@@ -70,23 +79,23 @@ export interface NpmServer {
 export const calculatorHandler = (
   notified: string[],
   signal?: AbortSignal,
-): object => ({
+): CalculatorHandler => ({
   add(a: number, b: number): number {
     return a + b;
   },
   echoString(s: string): string {
     return s;
   },
-  echoI64(v: unknown): unknown {
+  echoI64(v: Int64): Int64 {
     return v;
   },
-  echoI64Map(m: unknown): unknown {
+  echoI64Map(m: Record<string, string>): Record<string, string> {
     return m;
   },
-  echoBinary(b: Uint8Array): Uint8Array {
+  echoBinary(b: Buffer): Buffer {
     return b;
   },
-  echoNested(n: unknown): unknown {
+  echoNested(n: Nested): Nested {
     return n;
   },
   fail(message: string): Promise<never> {
@@ -118,7 +127,7 @@ export const calculatorHandler = (
 });
 
 /** The Greeter handler: `greet(name)` answers `"hello " + name`. */
-export const greeterHandler = (): object => ({
+export const greeterHandler = (): GreeterHandler => ({
   greet(name: string): string {
     return "hello " + name;
   },

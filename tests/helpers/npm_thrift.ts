@@ -5,6 +5,7 @@
 import type { Server } from "node:net";
 import thriftModule from "thrift";
 import type { Service } from "./calculator.ts";
+import type { CommonPeerOptions } from "./peer_process.ts";
 
 /** A transport or protocol class of npm `thrift`; only passed through, never called here. */
 export type ThriftClass = abstract new (...args: never[]) => unknown;
@@ -76,20 +77,24 @@ interface NpmThrift {
 /** The npm `thrift` package. */
 export const thrift = thriftModule as unknown as NpmThrift;
 
-const PROTOCOLS = {
+const PROTOCOLS: Readonly<Record<string, ThriftClass>> = {
   binary: thrift.TBinaryProtocol,
   compact: thrift.TCompactProtocol,
   json: thrift.TJSONProtocol,
-} as const;
+};
 
-/** npm `thrift`'s classes for a protocol, framed (`TFramedTransport`) or buffered. */
+/**
+ * npm `thrift`'s classes for a protocol, framed (`TFramedTransport`) or buffered. Takes the
+ * peers' protocol names; THeader (`header`) is not among npm's here.
+ */
 export function npmTransport(
-  protocol: "binary" | "compact" | "json" = "binary",
+  protocol: CommonPeerOptions["protocol"] = "binary",
   framed = false,
 ): NpmTransport {
-  if (!PROTOCOLS[protocol]) throw new Error(`unknown protocol ${protocol}`);
+  const protocolClass = PROTOCOLS[protocol];
+  if (!protocolClass) throw new Error(`unknown protocol ${protocol}`);
   return {
     transport: framed ? thrift.TFramedTransport : thrift.TBufferedTransport,
-    protocol: PROTOCOLS[protocol],
+    protocol: protocolClass,
   };
 }

@@ -17,7 +17,7 @@ const STDERR_LIMIT = 16_384;
  */
 export interface CommonPeerOptions {
   transport: "tcp" | "unix" | "tcps" | "unixs" | "http" | "https";
-  protocol?: "binary" | "compact" | "json";
+  protocol?: "binary" | "compact" | "json" | "header";
   framed?: boolean;
   zlib?: boolean;
   multiplex?: boolean;
@@ -29,9 +29,9 @@ export interface PeerListen {
   /** The peer's command-line flags for `opts`, `--control-stdin` included. */
   args: string[];
   /** The temp directory holding the socket (unix, unixs); the peer process removes it. */
-  tempDir?: string;
+  tempDir?: string | undefined;
   /** The socket path (unix, unixs). */
-  socketPath?: string;
+  socketPath?: string | undefined;
 }
 
 /**
@@ -99,7 +99,7 @@ export interface PeerProcessOptions {
   /** How long the peer may take to print `READY`. */
   readyTimeoutMs: number;
   /** Removed when the peer is disposed of (or fails to start). */
-  tempDir?: string;
+  tempDir?: string | undefined;
   /** Called with each stdout line other than `READY ...`, trimmed. */
   onLine?: (line: string) => void;
 }

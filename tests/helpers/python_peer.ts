@@ -106,9 +106,9 @@ export interface PythonPeer {
   /** e.g. `tcp://127.0.0.1:PORT`, `unix:/tmp/x/peer.sock`, `tcps://localhost:PORT`, `https://127.0.0.1:PORT/rpc` */
   url: string;
   /** The TCP port (tcp, tcps, http, https). */
-  port?: number;
+  port?: number | undefined;
   /** The socket path (unix, unixs). */
-  socketPath?: string;
+  socketPath?: string | undefined;
   /** What the peer wrote to stderr so far (its tail), for failure messages. */
   stderr(): string;
   stats(): Promise<PeerStats>;

@@ -3,12 +3,18 @@
 // compiles it).
 //
 //   cpp_server --transport tcp|unix|tcps|unixs|http|https
-//       [--port N (default 0: a free port) | --path /sock/path] [--protocol binary|compact|json]
-//       [--framed] [--zlib] [--multiplex] [--cert F --key F [--ca F]] [--control-stdin]
+//       [--port N (default 0: a free port) | --path /sock/path]
+//       [--protocol binary|compact|json|header] [--framed] [--zlib] [--multiplex]
+//       [--cert F --key F [--ca F]] [--control-stdin]
 //
 // Sockets: socket -> TLS (tcps, unixs) -> zlib -> buffered or framed -> protocol; with --zlib
 // and --framed the frames travel inside the zlib stream (DESIGN.md), so the stack is built
 // here: TZlibTransportFactory given an inner factory would put zlib outside the frames.
+// --protocol header: THeaderProtocol (binary or compact inside, as each request frame says)
+// over the buffered socket, one protocol object for a connection's input and output (so a
+// reply takes its request's protocol and sequence id), --zlib: the zlib transform on every
+// reply (requests are inflated whatever they say). header(name) answers the request's info
+// header `name` and sets the reply's info header `echo-<name>` to the same value.
 // http(s): THttpServer on a TServerSocket; it ignores the request path, passes the handler no
 // headers (header() answers "") and never answers a oneway POST. --ca asks for and verifies
 // client certificates (mutual TLS). --multiplex registers "Calculator" and "Greeter" and no
@@ -35,6 +41,7 @@
 #include <thrift/processor/TMultiplexedProcessor.h>
 #include <thrift/protocol/TBinaryProtocol.h>
 #include <thrift/protocol/TCompactProtocol.h>
+#include <thrift/protocol/THeaderProtocol.h>
 #include <thrift/protocol/TJSONProtocol.h>
 #include <thrift/server/TThreadedServer.h>
 #include <thrift/transport/TBufferTransports.h>
@@ -51,12 +58,16 @@ using apache::thrift::TMultiplexedProcessor;
 using apache::thrift::TProcessor;
 using apache::thrift::protocol::TBinaryProtocolFactory;
 using apache::thrift::protocol::TCompactProtocolFactory;
+using apache::thrift::protocol::THeaderProtocol;
+using apache::thrift::protocol::THeaderProtocolFactory;
+using apache::thrift::protocol::TProtocol;
 using apache::thrift::protocol::TJSONProtocolFactory;
 using apache::thrift::protocol::TProtocolFactory;
 using apache::thrift::server::TServerEventHandler;
 using apache::thrift::server::TThreadedServer;
 using apache::thrift::transport::TBufferedTransportFactory;
 using apache::thrift::transport::TFramedTransportFactory;
+using apache::thrift::transport::THeaderTransport;
 using apache::thrift::transport::THttpServerTransportFactory;
 using apache::thrift::transport::TServerSocket;
 using apache::thrift::transport::TSocket;
@@ -67,6 +78,10 @@ using apache::thrift::transport::TTransportFactory;
 using apache::thrift::transport::TZlibTransportFactory;
 
 namespace {
+
+// The THeader protocol of the connection this thread serves (TThreadedServer: a thread per
+// connection), set by ReadyPrinter::createContext; null for other protocols.
+thread_local THeaderProtocol* t_header = nullptr;
 
 // Calculator and Greeter, as the IDL's comments describe them.
 class Handler : public CalculatorIf, public GreeterIf {
@@ -104,7 +119,13 @@ class Handler : public CalculatorIf, public GreeterIf {
     std::lock_guard<std::mutex> guard(lock_);
     out = messages_;
   }
-  void header(std::string& out, const std::string&) override { out.clear(); }
+  void header(std::string& out, const std::string& name) override {
+    out.clear();
+    if (t_header == nullptr) return;
+    auto found = t_header->getHeaders().find(name);
+    if (found != t_header->getHeaders().end()) out = found->second;
+    t_header->setHeader("echo-" + name, out);  // sent with this call's reply
+  }
   void greet(std::string& out, const std::string& name) override { out = "hello " + name; }
 
  private:
@@ -151,7 +172,20 @@ class UnixSSLServerSocket : public TServerSocket {
   std::shared_ptr<TSSLSocketFactory> factory_;
 };
 
-// Prints READY once serve() has called listen(), so the port is the real one.
+// THeaderProtocolFactory whose protocols also compress every reply (the zlib transform).
+class ZlibHeaderProtocolFactory : public THeaderProtocolFactory {
+ public:
+  std::shared_ptr<TProtocol> getProtocol(std::shared_ptr<TTransport> in,
+                                         std::shared_ptr<TTransport> out) override {
+    auto protocol = THeaderProtocolFactory::getProtocol(in, out);
+    std::dynamic_pointer_cast<THeaderTransport>(protocol->getTransport())
+        ->setTransform(THeaderTransport::ZLIB_TRANSFORM);
+    return protocol;
+  }
+};
+
+// Prints READY once serve() has called listen(), so the port is the real one; notes each
+// connection's THeader protocol for the handler, in the connection's own thread.
 class ReadyPrinter : public TServerEventHandler {
  public:
   explicit ReadyPrinter(std::shared_ptr<TServerSocket> socket) : socket_(std::move(socket)) {}
@@ -160,6 +194,10 @@ class ReadyPrinter : public TServerEventHandler {
                                                       : std::to_string(socket_->getPort());
     std::printf("READY %s\n", where.c_str());
     std::fflush(stdout);
+  }
+  void* createContext(std::shared_ptr<TProtocol> input, std::shared_ptr<TProtocol>) override {
+    t_header = dynamic_cast<THeaderProtocol*>(input.get());
+    return nullptr;
   }
 
  private:
@@ -182,7 +220,7 @@ void on_signal(int) {
 [[noreturn]] void usage(const std::string& why) {
   std::cerr << "cpp_server: " << why << "\n"
             << "usage: cpp_server --transport tcp|unix|tcps|unixs|http|https [--port N | --path P]"
-               " [--protocol binary|compact|json] [--framed] [--zlib] [--multiplex]"
+               " [--protocol binary|compact|json|header] [--framed] [--zlib] [--multiplex]"
                " [--cert F --key F [--ca F]] [--control-stdin]\n";
   std::exit(2);
 }
@@ -218,8 +256,11 @@ Options parse_args(int argc, char** argv) {
   if (!one_of(opts.transport, {"tcp", "unix", "tcps", "unixs", "http", "https"})) {
     usage("--transport must be tcp, unix, tcps, unixs, http or https");
   }
-  if (!one_of(opts.protocol, {"binary", "compact", "json"})) {
-    usage("--protocol must be binary, compact or json");
+  if (!one_of(opts.protocol, {"binary", "compact", "json", "header"})) {
+    usage("--protocol must be binary, compact, json or header");
+  }
+  if (opts.protocol == "header" && opts.framed) {
+    usage("--framed does not apply to --protocol header (THeader frames itself)");
   }
   bool secure = one_of(opts.transport, {"tcps", "unixs", "https"});
   if (secure && (opts.cert.empty() || opts.key.empty())) {
@@ -230,6 +271,9 @@ Options parse_args(int argc, char** argv) {
   if (!unix_socket && !opts.path.empty()) usage("--path applies to unix and unixs only");
   if (one_of(opts.transport, {"http", "https"}) && (opts.zlib || opts.framed)) {
     usage("--zlib and --framed apply to socket transports only");
+  }
+  if (one_of(opts.transport, {"http", "https"}) && opts.protocol == "header") {
+    usage("--protocol header applies to socket transports only");
   }
   return opts;
 }
@@ -284,8 +328,11 @@ int main(int argc, char** argv) {
     multiplexed->registerProcessor("Greeter", std::make_shared<GreeterProcessor>(handler));
     processor = multiplexed;
   }
+  bool header = opts.protocol == "header";
   std::shared_ptr<TProtocolFactory> protocol;
-  if (opts.protocol == "compact") protocol = std::make_shared<TCompactProtocolFactory>();
+  if (header && opts.zlib) protocol = std::make_shared<ZlibHeaderProtocolFactory>();
+  else if (header) protocol = std::make_shared<THeaderProtocolFactory>();
+  else if (opts.protocol == "compact") protocol = std::make_shared<TCompactProtocolFactory>();
   else if (opts.protocol == "json") protocol = std::make_shared<TJSONProtocolFactory>();
   else protocol = std::make_shared<TBinaryProtocolFactory>();
 
@@ -294,10 +341,13 @@ int main(int argc, char** argv) {
     if (opts.transport == "http" || opts.transport == "https") {
       stack = std::make_shared<THttpServerTransportFactory>();
     } else {
-      stack = std::make_shared<StackFactory>(opts.framed, opts.zlib);
+      stack = std::make_shared<StackFactory>(opts.framed, opts.zlib && !header);
     }
     auto socket = listener(opts);
     TThreadedServer server(processor, socket, stack, protocol);
+    // THeader: one protocol object reads and writes a connection (TServerFramework's rule
+    // when there is no output protocol factory).
+    if (header) server.setOutputProtocolFactory(nullptr);
     server.setServerEventHandler(std::make_shared<ReadyPrinter>(socket));
     server.serve();
   } catch (const std::exception& e) {

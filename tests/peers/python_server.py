@@ -3,13 +3,17 @@
 Python library. Run it with /usr/bin/python3, the interpreter that has python3-thrift.
 
   python_server.py --transport tcp|unix|tcps|unixs|http|https
-      [--port N (default 0: a free port) | --path /sock/path] [--protocol binary|compact|json]
-      [--framed] [--zlib] [--multiplex] [--cert F --key F [--ca F]]
+      [--port N (default 0: a free port) | --path /sock/path]
+      [--protocol binary|compact|json|header] [--framed] [--zlib] [--multiplex]
+      [--cert F --key F [--ca F]]
       [--http-status N] [--http-path /rpc] [--idl F] [--gen-dir D] [--control-stdin]
 
 Sockets: socket -> TLS (tcps, unixs) -> zlib -> buffered or framed -> protocol; with --zlib
-and --framed the frames travel inside the zlib stream (DESIGN.md). http(s): one POST body
-per message. --ca asks for and verifies client certificates (mutual TLS). --multiplex
+and --framed the frames travel inside the zlib stream (DESIGN.md). --protocol header:
+THeaderProtocol (binary or compact inside, as each request frame says) over the buffered
+socket; --zlib: the zlib transform on every reply (requests are inflated whatever they say).
+header(name) answers the request's info header `name` and sets the reply's info header
+`echo-<name>` to the same value. http(s): one POST body per message. --ca asks for and verifies client certificates (mutual TLS). --multiplex
 registers "Calculator" and "Greeter" and no default, so an unprefixed call fails.
 
 Stdout: `READY <port-or-path>` once listening; `STATS {"id", "bytes", "connections",
@@ -37,14 +41,15 @@ from urllib.parse import urlsplit
 
 from thrift.Thrift import TMessageType
 from thrift.TMultiplexedProcessor import TMultiplexedProcessor
-from thrift.protocol import TBinaryProtocol, TCompactProtocol, TJSONProtocol
+from thrift.protocol import TBinaryProtocol, TCompactProtocol, THeaderProtocol, TJSONProtocol
 from thrift.server import THttpServer, TServer
 from thrift.transport import TSocket, TSSLSocket, TTransport, TZlibTransport
+from thrift.transport.THeaderTransport import THeaderTransformID
 
 HANDSHAKE_TIMEOUT = 10.0  # seconds: a client that stalls its TLS handshake is dropped
 log = logging.getLogger("python_peer")
 out_lock = threading.RLock()  # re-entrant: a signal handler may print while main prints
-REQUEST = threading.local()  # the HTTP request this thread serves, if any
+REQUEST = threading.local()  # the HTTP request (or THeader protocol) this thread serves, if any
 
 
 def emit(line):
@@ -103,6 +108,11 @@ class Handler:
             return list(self.messages)
 
     def header(self, name):
+        protocol = getattr(REQUEST, "header_protocol", None)
+        if protocol is not None:  # THeader: an info header, echoed in the reply
+            value = protocol.get_headers().get(name.encode(), b"")
+            protocol.set_header(b"echo-" + name.encode(), value)
+            return value.decode()
         headers = getattr(REQUEST, "headers", None)
         return headers.get(name, "") if headers is not None else ""
 
@@ -183,6 +193,29 @@ class StackFactory:
 
     def getTransport(self, trans):
         return self.outer.getTransport(self.zlib.getTransport(trans) if self.zlib else trans)
+
+
+class PeerHeaderProtocol(THeaderProtocol.THeaderProtocol):
+    """THeaderProtocol that tells the handler which protocol serves its thread's call."""
+
+    def readMessageBegin(self):
+        REQUEST.header_protocol = self
+        return super().readMessageBegin()
+
+
+class PeerHeaderProtocolFactory(THeaderProtocol.THeaderProtocolFactory):
+    """Makes PeerHeaderProtocols; with zlib they compress every reply. TServer uses one
+    protocol for a connection's input and output because this is a THeaderProtocolFactory."""
+
+    def __init__(self, zlib):
+        super().__init__()
+        self.zlib = zlib
+
+    def getProtocol(self, trans):
+        protocol = PeerHeaderProtocol(trans, self.allowed_client_types, self.default_protocol)
+        if self.zlib:
+            protocol.add_transform(THeaderTransformID.ZLIB)
+        return protocol
 
 
 class PeerHttpServer(http.server.ThreadingHTTPServer):
@@ -277,7 +310,8 @@ def parse_args():
                    choices=["tcp", "unix", "tcps", "unixs", "http", "https"])
     p.add_argument("--port", type=int, default=0)
     p.add_argument("--path", help="unix socket path (unix, unixs)")
-    p.add_argument("--protocol", default="binary", choices=["binary", "compact", "json"])
+    p.add_argument("--protocol", default="binary",
+                   choices=["binary", "compact", "json", "header"])
     for flag in ("--framed", "--zlib", "--multiplex"):
         p.add_argument(flag, action="store_true")
     for option in ("--cert", "--key", "--ca", "--http-path"):
@@ -298,6 +332,8 @@ def parse_args():
         p.error("--http-status and --http-path apply to http and https only")
     if http_like and (opts.zlib or opts.framed):
         p.error("--zlib and --framed apply to socket transports only")
+    if opts.protocol == "header" and (http_like or opts.framed):
+        p.error("--protocol header applies to socket transports, without --framed")
     return opts
 
 
@@ -319,7 +355,8 @@ def make_server(opts, processor, pfactory, tls):
     listener = PeerSSLServerSocket(ssl_context=tls, **where) if tls else PeerServerSocket(**where)
     listener.tls = tls
     listener.listen()
-    server = TServer.TThreadedServer(processor, listener, StackFactory(opts.framed, opts.zlib),
+    zlib_stream = opts.zlib and opts.protocol != "header"  # THeader: zlib is its transform
+    server = TServer.TThreadedServer(processor, listener, StackFactory(opts.framed, zlib_stream),
                                      pfactory, daemon=True)
     return server, opts.path or listener.handle.getsockname()[1]
 
@@ -347,9 +384,12 @@ def main():
         processor = TMultiplexedProcessor()
         processor.registerProcessor("Calculator", Calculator.Processor(handler))
         processor.registerProcessor("Greeter", Greeter.Processor(handler))
-    pfactory = {"binary": TBinaryProtocol.TBinaryProtocolFactory,
-                "compact": TCompactProtocol.TCompactProtocolFactory,
-                "json": TJSONProtocol.TJSONProtocolFactory}[opts.protocol]()
+    if opts.protocol == "header":
+        pfactory = PeerHeaderProtocolFactory(opts.zlib)
+    else:
+        pfactory = {"binary": TBinaryProtocol.TBinaryProtocolFactory,
+                    "compact": TCompactProtocol.TCompactProtocolFactory,
+                    "json": TJSONProtocol.TJSONProtocolFactory}[opts.protocol]()
 
     def stop(signum, frame):
         raise SystemExit(0)

@@ -79,6 +79,12 @@ class Handler:
     def zip(self):
         pass
 
+    def byId(self, q, limit):
+        return [q, -1 if limit is None else limit]
+
+    def span(self, start, stop):
+        return stop - start
+
 
 PROTOCOLS = {
     "binary": TBinaryProtocol.TBinaryProtocolFactory,
@@ -104,6 +110,9 @@ def main():
     import typed_tutorial.ttypes  # noqa: F401
     from typed_tutorial import Calculator
 
+    # Without this the server would fill `byId`'s IDL default itself: with it, a limit
+    # missing from the wire reads as None, so the echo proves the client sent the default.
+    Calculator.byId_args.__init__.__defaults__ = (None, None)
     processor = Calculator.Processor(Handler(typed_tutorial, typed_shared))
     socket = TSocket.TServerSocket(host="127.0.0.1", port=0)
     server = TServer.TThreadedServer(processor, socket, TTransport.TBufferedTransportFactory(),

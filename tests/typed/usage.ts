@@ -14,6 +14,7 @@ import {
   BIG_CONSTANT,
   Calculator,
   type CalculatorClient,
+  type CalculatorHandler,
   DEFAULT_COLOR,
   GREETING,
   INT32CONSTANT,
@@ -24,6 +25,7 @@ import {
   Operation,
   PRIMES,
   type Shared,
+  Tagged,
   Value,
   Work,
 } from "./gen/tutorial.ts";
@@ -61,6 +63,83 @@ export function typeErrors(client: CalculatorClient): void {
   const key: MyInteger = 1;
   const names: Names = ["a"];
   void [text, op, bad, key, names, viaClient];
+}
+
+/** Compile-time checks of IDL defaults, unions and binary inputs: never called. */
+export async function inputTypes(client: CalculatorClient): Promise<void> {
+  client.byId(1); // `limit` has an IDL default: it may be left out
+  client.byId(1, 5);
+  // @ts-expect-error: `q` has no default
+  client.byId();
+  client.span(undefined, 5); // a default before an argument without one: pass undefined
+  // @ts-expect-error: `stop` has no default
+  client.span(1);
+  client.pick({ text: "t" });
+  // @ts-expect-error: a union takes exactly one field, not two
+  client.pick({ text: "t", big: 1 });
+  // @ts-expect-error: nor none
+  client.pick({});
+  // @ts-expect-error: nor none, as a class either
+  new Value();
+  const read: Value = await client.pick({ big: 1n });
+  if (read.text !== null) {
+    const text: string = read.text;
+    const none: null = read.big; // one field set, the others null
+    void [text, none];
+  }
+  await client.pick(read); // a union read back is a valid input
+  const tagged = new Tagged({ tag: 2, label: "x" }); // a field with a default: always set
+  const tag: number = tagged.tag;
+  client.reverse(new Uint8Array([1, 2])); // binary inputs take any Uint8Array
+  client.reverse(Buffer.from("ab"));
+  const back: Buffer = await client.reverse(new Uint8Array(0)); // replies are Buffers
+  new AllTypes({ must: "m", bin: new Uint8Array(1) });
+  void [tag, back];
+}
+
+/** A server's side, typed by the IDL (type-checked here, not run). */
+export const handler: CalculatorHandler = {
+  getStruct: (key) =>
+    key === null || key < 0
+      ? Promise.reject(new SharedError({ reason: `negative key ${key}` })) // declared: answered
+      : { key, value: `value ${key}` },
+  favorite: (c) => c ?? Color.RED,
+  ping: () => {},
+  add: (a, b) => (a ?? 0) + (b ?? 0),
+  calculate: (_logid, w) =>
+    w?.op === Operation.DIVIDE
+      ? Promise.reject(new InvalidOperation({ whatOp: w.op, why: "Cannot divide" }))
+      : 0,
+  addBig: (a, b) => BigInt(a?.toString() ?? 0) + BigInt(b?.toString() ?? 0),
+  roundTrip: (v) => v ?? { must: "none" },
+  pick: (v) => v ?? { text: "none" },
+  invert: (m) => Object.fromEntries(Object.entries(m ?? {}).map(([k, v]) => [v, k])),
+  unique: (items) => [...new Set(items)],
+  reverse: (data) => Uint8Array.from(data ?? []).reverse(),
+  share: (key) => Promise.resolve({ key, value: "" }),
+  zip: () => {},
+  byId: (q, limit) => [q ?? 0, limit],
+  span: (start, stop) => (stop ?? 0) - start,
+};
+
+/** What a `serve(Service, handler)` sees: the handler's type comes from the service value. */
+function serveLike<H extends object>(
+  _service: { readonly Processor: new (handler: H) => unknown },
+  impl: H,
+): H {
+  return impl;
+}
+
+/** Compile-time checks of handlers: never called. */
+export function handlerErrors(): void {
+  serveLike(Calculator, handler);
+  // @ts-expect-error: add answers an i32, not a string
+  serveLike(Calculator, { ...handler, add: () => "3" });
+  // @ts-expect-error: add receives numbers
+  const wrongArgument: CalculatorHandler = { ...handler, add: (a: string) => a.length };
+  // @ts-expect-error: every method is implemented
+  const missing: CalculatorHandler = { add: () => 1 };
+  void [wrongArgument, missing];
 }
 
 /** Calls every method on the server at `url`; returns how many calls succeeded. */
@@ -146,8 +225,8 @@ export async function exercise(
   assert.deepEqual({ ...got.byName }, { a: 1, b: 2 });
   assert.equal(got.byId?.[1], "one");
   assert.equal(got.byOp?.[Operation.ADD], "plus");
-  assert.ok(got.nested?.[0][0] instanceof Work);
-  assert.equal(got.nested?.[0][0].num2, 2);
+  assert.ok(got.nested?.[0]?.[0] instanceof Work);
+  assert.equal(got.nested[0][0].num2, 2);
   assert.ok(got.shared instanceof SharedStruct);
   assert.equal(got.shared.value, "five");
   assert.equal(got.str, "default"); // the IDL default, sent and read back
@@ -167,8 +246,27 @@ export async function exercise(
   assert.deepEqual([...unique].sort(), ["a", "b"]);
   const reversed: Buffer = await client.reverse(Buffer.from("abc"));
   assert.equal(reversed.toString(), "cba");
+  const fromBytes: Buffer = await client.reverse(new Uint8Array([1, 2, 3]));
+  assert.ok(Buffer.isBuffer(fromBytes));
+  assert.deepEqual([...fromBytes], [3, 2, 1]);
   await client.zip();
-  calls += 5;
+  calls += 6;
+
+  const text: Value = await client.pick({ text: "only" });
+  assert.ok(text instanceof Value);
+  assert.deepEqual([text.big, text.text, text.work], [null, "only", null]);
+  assert.deepEqual(await client.byId(3), [3, 10]); // the IDL default went on the wire
+  assert.deepEqual(await client.byId(3, 4), [3, 4]);
+  assert.equal(await client.span(undefined, 5), 4);
+  await assert.rejects(Reflect.apply(client.byId, client, []), {
+    name: "TypeError",
+    message: /"byId" .*: it takes 1 to 2 arguments, got 0$/,
+  });
+  await assert.rejects(Reflect.apply(client.add, client, [1]), {
+    name: "TypeError",
+    message: /"add" .*: it takes 2 arguments, got 1$/,
+  });
+  calls += 4;
 
   assert.equal(INT32CONSTANT, 9853);
   assert.equal(GREETING, "hello");

@@ -40,6 +40,12 @@ union Value {
   3: Work work
 }
 
+// A union whose field has a default: the generated class always sets it.
+union Tagged {
+  1: i32 tag = 1
+  2: string label
+}
+
 struct AllTypes {
   1: bool b = true
   2: i8 i8v
@@ -76,4 +82,8 @@ service Calculator extends shared.SharedService {
   binary reverse(1: binary data)
   Shared share(1: MyInteger key)
   oneway void zip()
+  // Echoes [q, limit] as the server received them (limit -1: it was not on the wire).
+  list<i32> byId(1: i32 q, 2: i32 limit = 10)
+  // stop - start: a default before an argument without one.
+  i32 span(1: i32 start = 1, 2: i32 stop)
 }
