@@ -7,8 +7,8 @@
  */
 import { ProtocolError } from "../errors.ts";
 import type { MessageHeader } from "../_thrift.ts";
-import type { ReadBuffer } from "../transport/read_buffer.ts";
-import { checkSize, type Int64Maker, makeInt64, skipValue, T, WriteContext } from "./_values.ts";
+import { checkSize, skipValue, T } from "./_values.ts";
+import { ProtocolBase } from "./_base.ts";
 import { WriteBuffer } from "../transport/write_buffer.ts";
 
 const PROTOCOL_ID = 0x82;
@@ -68,48 +68,23 @@ const NO_FIELD = { fname: null, ftype: T.STOP, fid: 0 };
 const NO_STRUCT = { fname: "" };
 
 /** The compact protocol. */
-export class TCompactProtocol {
-  readonly #out: WriteBuffer;
-  readonly #in: ReadBuffer;
-  readonly #ctx = new WriteContext();
-  readonly #i64 = new Int32Array(2);
-  readonly #trans: unknown;
-  readonly #int64: Int64Maker;
+export class TCompactProtocol extends ProtocolBase {
   #lastId = 0;
   #lastIds: number[] = [];
   #boolField = -1; // a bool field's id, until writeBool writes its header
   #boolValue: boolean | undefined; // a bool read from its field header
 
-  /**
-   * @param transport A `WriteBuffer` (an output transport) to write, a `ReadBuffer` to read.
-   * @param int64 What an i64 read becomes (node-int64's `Int64` by default).
-   */
-  constructor(transport: unknown, int64: Int64Maker = makeInt64) {
-    this.#trans = transport;
-    this.#int64 = int64;
-    this.#out = transport as WriteBuffer;
-    this.#in = transport as ReadBuffer;
-    if (!(transport instanceof WriteBuffer) && typeof this.#in.readI32 !== "function") {
-      throw new TypeError("TCompactProtocol needs a WriteBuffer or a ReadBuffer");
-    }
-  }
-
-  /** The transport given to the constructor. */
-  getTransport(): unknown {
-    return this.#trans;
-  }
-
   // ---- write ----
 
   #u8(v: number): void {
-    const o = this.#out;
+    const o = this.out;
     o.ensure(1);
     o.bytes[o.pos++] = v;
   }
 
   /** An unsigned 32-bit varint. */
   #varint(v: number): void {
-    const o = this.#out;
+    const o = this.out;
     o.ensure(5);
     const b = o.bytes;
     v >>>= 0;
@@ -125,7 +100,7 @@ export class TCompactProtocol {
   }
 
   #text(text: string): void {
-    const o = this.#out;
+    const o = this.out;
     const max = text.length * 3;
     if (max < 0x80) { // the length fits in a one-byte varint
       o.ensure(1 + max);
@@ -154,7 +129,7 @@ export class TCompactProtocol {
 
   /** Writes a message header. */
   writeMessageBegin(name: string, type: number, seqid: number): void {
-    this.#ctx.begin(name);
+    this.ctx.begin(name);
     this.#lastId = 0;
     this.#lastIds.length = 0;
     this.#boolField = -1;
@@ -169,21 +144,21 @@ export class TCompactProtocol {
 
   /** Starts a struct: field ids restart from 0. */
   writeStructBegin(_name?: string): void {
-    this.#ctx.push();
+    this.ctx.push();
     this.#lastIds.push(this.#lastId);
     this.#lastId = 0;
   }
 
   /** Ends a struct. */
   writeStructEnd(): void {
-    this.#ctx.pop();
+    this.ctx.pop();
     this.#lastId = this.#lastIds.pop() ?? 0;
   }
 
   /** Writes a field header; a bool field's header waits for its value. */
   writeFieldBegin(name: string, type: number, id: number): void {
-    this.#ctx.field = name;
-    this.#ctx.int(id, 16, "field id");
+    this.ctx.field = name;
+    this.ctx.int(id, 16, "field id");
     if (type === T.BOOL) this.#boolField = id;
     else this.#fieldHeader(ctype(type), id);
   }
@@ -198,8 +173,8 @@ export class TCompactProtocol {
 
   /** Writes a map header. */
   writeMapBegin(ktype: number, vtype: number, size: number): void {
-    this.#ctx.int(size, 32, "map");
-    if (size < 0) throw this.#ctx.range("map", size, "a size >= 0");
+    this.ctx.int(size, 32, "map");
+    if (size < 0) throw this.ctx.range("map", size, "a size >= 0");
     if (size === 0) return this.#u8(0);
     this.#varint(size);
     this.#u8((ctype(ktype) << 4) | ctype(vtype));
@@ -210,8 +185,8 @@ export class TCompactProtocol {
 
   /** Writes a list header. */
   writeListBegin(etype: number, size: number): void {
-    this.#ctx.int(size, 32, "list");
-    if (size < 0) throw this.#ctx.range("list", size, "a size >= 0");
+    this.ctx.int(size, 32, "list");
+    if (size < 0) throw this.ctx.range("list", size, "a size >= 0");
     if (size <= 14) return this.#u8((size << 4) | ctype(etype));
     this.#u8(0xf0 | ctype(etype));
     this.#varint(size);
@@ -230,7 +205,7 @@ export class TCompactProtocol {
 
   /** Writes a bool: in its field header, or as 1 (true) / 2 (false) in a container. */
   writeBool(value: unknown): void {
-    const compact = this.#ctx.bool(value) ? C_TRUE : C_FALSE;
+    const compact = this.ctx.bool(value) ? C_TRUE : C_FALSE;
     if (this.#boolField >= 0) {
       this.#fieldHeader(compact, this.#boolField);
       this.#boolField = -1;
@@ -239,28 +214,28 @@ export class TCompactProtocol {
 
   /** Writes a byte (-128..127). */
   writeByte(value: unknown): void {
-    this.#u8(this.#ctx.int(value, 8, "byte") & 0xff);
+    this.#u8(this.ctx.int(value, 8, "byte") & 0xff);
   }
 
   /** Writes an i16 as a zigzag varint. */
   writeI16(value: unknown): void {
-    this.#zigzag32(this.#ctx.int(value, 16, "i16"));
+    this.#zigzag32(this.ctx.int(value, 16, "i16"));
   }
 
   /** Writes an i32 as a zigzag varint. */
   writeI32(value: unknown): void {
-    this.#zigzag32(this.#ctx.int(value, 32, "i32"));
+    this.#zigzag32(this.ctx.int(value, 32, "i32"));
   }
 
   /** Writes an i64 (an `Int64`, a safe integer or a bigint) as a zigzag varint. */
   writeI64(value: unknown): void {
-    const parts = this.#i64;
-    this.#ctx.i64(value, parts);
+    const parts = this.i64;
+    this.ctx.i64(value, parts);
     const hi = parts[0]!, lo = parts[1]!;
     const sign = hi >> 31;
     let zhi = ((hi << 1) | (lo >>> 31)) ^ sign;
     let zlo = (lo << 1) ^ sign;
-    const o = this.#out;
+    const o = this.out;
     o.ensure(10);
     const b = o.bytes;
     zhi >>>= 0;
@@ -275,8 +250,8 @@ export class TCompactProtocol {
 
   /** Writes a double, little-endian (not ±Infinity). */
   writeDouble(value: unknown): void {
-    const v = this.#ctx.double(value);
-    const o = this.#out;
+    const v = this.ctx.double(value);
+    const o = this.out;
     o.ensure(8);
     o.view.setFloat64(o.pos, v, true);
     o.pos += 8;
@@ -284,21 +259,21 @@ export class TCompactProtocol {
 
   /** Writes a string as UTF-8. */
   writeString(value: unknown): void {
-    this.#text(this.#ctx.string(value));
+    this.#text(this.ctx.string(value));
   }
 
   /** Writes a binary: a `Uint8Array` (or `Buffer`), or a string as UTF-8. */
   writeBinary(value: unknown): void {
-    const v = this.#ctx.binary(value);
+    const v = this.ctx.binary(value);
     if (typeof v === "string") return this.#text(v);
     this.#varint(v.length);
-    this.#out.put(v);
+    this.out.put(v);
   }
 
   // ---- read ----
 
   #readVarint(): number {
-    const r = this.#in;
+    const r = this.in;
     let v = 0;
     for (let shift = 0; shift < 35; shift += 7) {
       const b = r.readUByte();
@@ -319,7 +294,7 @@ export class TCompactProtocol {
    * @throws {ProtocolError} when the protocol id or version is wrong.
    */
   readMessageBegin(): MessageHeader {
-    const r = this.#in;
+    const r = this.in;
     const id = r.readUByte();
     if (id !== PROTOCOL_ID) {
       throw new ProtocolError(`Invalid reply: compact protocol id 0x${id.toString(16)}`);
@@ -352,7 +327,7 @@ export class TCompactProtocol {
 
   /** Reads a field header (a bool field carries its value). */
   readFieldBegin(): { fname: null; ftype: number; fid: number } {
-    const b = this.#in.readUByte();
+    const b = this.in.readUByte();
     const type = b & 0x0f;
     if (type === 0) return NO_FIELD;
     const delta = b >> 4;
@@ -367,8 +342,8 @@ export class TCompactProtocol {
 
   /** Reads a map header. */
   readMapBegin(): { ktype: number; vtype: number; size: number } {
-    const size = checkSize(this.#readVarint(), 2, this.#in.maxMessageSize, "map");
-    const kv = size === 0 ? 0 : this.#in.readUByte();
+    const size = checkSize(this.#readVarint(), 2, this.in.maxMessageSize, "map");
+    const kv = size === 0 ? 0 : this.in.readUByte();
     return { ktype: ttype(kv >> 4), vtype: ttype(kv & 0x0f), size };
   }
 
@@ -377,10 +352,10 @@ export class TCompactProtocol {
 
   /** Reads a list header. */
   readListBegin(): { etype: number; size: number } {
-    const b = this.#in.readUByte();
+    const b = this.in.readUByte();
     let size = b >> 4;
     if (size === 15) size = this.#readVarint();
-    checkSize(size, 1, this.#in.maxMessageSize, "list");
+    checkSize(size, 1, this.in.maxMessageSize, "list");
     return { etype: ttype(b & 0x0f), size };
   }
 
@@ -402,12 +377,12 @@ export class TCompactProtocol {
       this.#boolValue = undefined;
       return v;
     }
-    return this.#in.readUByte() === C_TRUE;
+    return this.in.readUByte() === C_TRUE;
   }
 
   /** Reads a byte. */
   readByte(): number {
-    return this.#in.readByte();
+    return this.in.readByte();
   }
 
   /** Reads an i16. */
@@ -422,7 +397,7 @@ export class TCompactProtocol {
 
   /** Reads an i64 (a node-int64 `Int64` unless made with another `int64`). */
   readI64(): unknown {
-    const r = this.#in;
+    const r = this.in;
     let lo = 0, hi = 0;
     for (let shift = 0;; shift += 7) {
       if (shift > 63) throw new ProtocolError("Invalid reply: varint longer than 10 bytes");
@@ -438,29 +413,29 @@ export class TCompactProtocol {
     const neg = -(lo & 1);
     const rlo = ((lo >>> 1) | (hi << 31)) ^ neg;
     const rhi = (hi >>> 1) ^ neg;
-    return this.#int64(rhi, rlo);
+    return this.int64(rhi, rlo);
   }
 
   /** Reads a little-endian double. */
   readDouble(): number {
-    return this.#in.readDoubleLE();
+    return this.in.readDoubleLE();
   }
 
   /** Reads a binary as a fresh `Buffer`. */
   readBinary(): unknown {
-    const size = checkSize(this.#readVarint(), 1, this.#in.maxMessageSize, "binary");
-    return this.#in.read(size);
+    const size = checkSize(this.#readVarint(), 1, this.in.maxMessageSize, "binary");
+    return this.in.read(size);
   }
 
   /** Reads a UTF-8 string. */
   readString(): string {
-    const size = checkSize(this.#readVarint(), 1, this.#in.maxMessageSize, "string");
-    return this.#in.readString(size);
+    const size = checkSize(this.#readVarint(), 1, this.in.maxMessageSize, "string");
+    return this.in.readString(size);
   }
 
   /** Reads a UUID's 16 bytes as a fresh `Buffer`. */
   readUuid(): unknown {
-    return this.#in.read(16);
+    return this.in.read(16);
   }
 
   /** Skips a value of wire type `type`. */

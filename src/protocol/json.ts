@@ -9,19 +9,10 @@
  */
 import { ProtocolError } from "../errors.ts";
 import type { MessageHeader } from "../_thrift.ts";
-import type { ReadBuffer } from "../transport/read_buffer.ts";
 import { JSONReader, JSONWriter } from "./_json_syntax.ts";
 import { decodeBase64, decodeUuid } from "./_json_text.ts";
-import {
-  checkSize,
-  type Int64Maker,
-  makeBigint,
-  makeInt64,
-  skipValue,
-  splitI64,
-  T,
-  WriteContext,
-} from "./_values.ts";
+import { checkSize, type Int64Maker, makeBigint, skipValue, splitI64, T } from "./_values.ts";
+import { ProtocolBase } from "./_base.ts";
 import { WriteBuffer } from "../transport/write_buffer.ts";
 
 const VERSION = 1;
@@ -55,46 +46,31 @@ function typeName(type: number): string {
 }
 
 /** The JSON protocol. */
-export class TJSONProtocol {
+export class TJSONProtocol extends ProtocolBase {
   readonly #w: JSONWriter;
   readonly #r: JSONReader;
-  readonly #in: ReadBuffer;
-  readonly #ctx = new WriteContext();
-  readonly #i64 = new Int32Array(2);
-  readonly #trans: unknown;
-  readonly #int64: Int64Maker;
 
   /**
    * @param transport A `WriteBuffer` (an output transport) to write, a `ReadBuffer` to read.
    * @param int64 What an i64 read becomes (node-int64's `Int64` by default).
    */
-  constructor(transport: unknown, int64: Int64Maker = makeInt64) {
-    this.#trans = transport;
-    this.#int64 = int64;
-    this.#in = transport as ReadBuffer;
-    if (!(transport instanceof WriteBuffer) && typeof this.#in.borrow !== "function") {
-      throw new TypeError("TJSONProtocol needs a WriteBuffer or a ReadBuffer");
-    }
+  constructor(transport: unknown, int64?: Int64Maker) {
+    super(transport, int64);
     this.#w = new JSONWriter(transport as WriteBuffer);
-    this.#r = new JSONReader(this.#in);
-  }
-
-  /** The transport given to the constructor. */
-  getTransport(): unknown {
-    return this.#trans;
+    this.#r = new JSONReader(this.in);
   }
 
   // ---- write ----
 
   #size(size: unknown, kind: string): number {
-    const n = this.#ctx.int(size, 32, kind);
-    if (n < 0) throw this.#ctx.range(kind, size, "a size >= 0");
+    const n = this.ctx.int(size, 32, kind);
+    if (n < 0) throw this.ctx.range(kind, size, "a size >= 0");
     return n;
   }
 
   /** Writes a message header: `[1,"name",type,seqid,`, then comes the body. */
   writeMessageBegin(name: string, type: number, seqid: number): void {
-    this.#ctx.begin(name);
+    this.ctx.begin(name);
     const w = this.#w;
     w.reset();
     w.beginArray();
@@ -111,21 +87,21 @@ export class TJSONProtocol {
 
   /** Opens a struct; names the fields that follow in errors. */
   writeStructBegin(_name?: string): void {
-    this.#ctx.push();
+    this.ctx.push();
     this.#w.beginObject();
   }
 
   /** Closes a struct. */
   writeStructEnd(): void {
-    this.#ctx.pop();
+    this.ctx.pop();
     this.#w.endObject();
   }
 
   /** Writes a field header: `"id":{"type":`. */
   writeFieldBegin(name: string, type: number, id: number): void {
-    this.#ctx.field = name;
+    this.ctx.field = name;
     const wire = typeName(type);
-    this.#w.number(String(this.#ctx.int(id, 16, "field id")));
+    this.#w.number(String(this.ctx.int(id, 16, "field id")));
     this.#w.beginObject();
     this.#w.string(wire);
   }
@@ -183,28 +159,28 @@ export class TJSONProtocol {
 
   /** Writes a bool as 1 or 0. */
   writeBool(value: unknown): void {
-    this.#w.number(this.#ctx.bool(value) ? "1" : "0");
+    this.#w.number(this.ctx.bool(value) ? "1" : "0");
   }
 
   /** Writes a byte (-128..127). */
   writeByte(value: unknown): void {
-    this.#w.number(String(this.#ctx.int(value, 8, "byte")));
+    this.#w.number(String(this.ctx.int(value, 8, "byte")));
   }
 
   /** Writes an i16. */
   writeI16(value: unknown): void {
-    this.#w.number(String(this.#ctx.int(value, 16, "i16")));
+    this.#w.number(String(this.ctx.int(value, 16, "i16")));
   }
 
   /** Writes an i32. */
   writeI32(value: unknown): void {
-    this.#w.number(String(this.#ctx.int(value, 32, "i32")));
+    this.#w.number(String(this.ctx.int(value, 32, "i32")));
   }
 
   /** Writes an i64 (an `Int64`, a safe integer or a bigint) in decimal. */
   writeI64(value: unknown): void {
-    const parts = this.#i64;
-    this.#ctx.i64(value, parts);
+    const parts = this.i64;
+    this.ctx.i64(value, parts);
     const hi = parts[0]!, lo = parts[1]! >>> 0;
     this.#w.number(
       hi >= -0x200000 && hi < 0x200000 // within ±2^53: exact as a number
@@ -215,19 +191,19 @@ export class TJSONProtocol {
 
   /** Writes a double (not ±Infinity); NaN as the string `"NaN"`, -0 as `-0`. */
   writeDouble(value: unknown): void {
-    const v = this.#ctx.double(value);
+    const v = this.ctx.double(value);
     if (v !== v) this.#w.string("NaN");
     else this.#w.number(Object.is(v, -0) ? "-0" : String(v));
   }
 
   /** Writes a string. */
   writeString(value: unknown): void {
-    this.#w.string(this.#ctx.string(value));
+    this.#w.string(this.ctx.string(value));
   }
 
   /** Writes a binary as base64: a `Uint8Array` (or `Buffer`), or a string as UTF-8. */
   writeBinary(value: unknown): void {
-    const v = this.#ctx.binary(value);
+    const v = this.ctx.binary(value);
     this.#w.base64(typeof v === "string" ? encoder.encode(v) : v);
   }
 
@@ -296,7 +272,7 @@ export class TJSONProtocol {
     const ktype = this.#type();
     const vtype = this.#type();
     // the smallest entry: `"":0,`
-    const size = checkSize(this.#r.int(32, "map size"), 5, this.#in.maxMessageSize, "map");
+    const size = checkSize(this.#r.int(32, "map size"), 5, this.in.maxMessageSize, "map");
     this.#r.beginObject();
     return { ktype, vtype, size };
   }
@@ -312,7 +288,7 @@ export class TJSONProtocol {
     this.#r.beginArray();
     const etype = this.#type();
     // the smallest element: `0,`
-    const size = checkSize(this.#r.int(32, "list size"), 2, this.#in.maxMessageSize, "list");
+    const size = checkSize(this.#r.int(32, "list size"), 2, this.in.maxMessageSize, "list");
     return { etype, size };
   }
 
@@ -325,7 +301,7 @@ export class TJSONProtocol {
   readSetBegin(): { etype: number; size: number } {
     this.#r.beginArray();
     const etype = this.#type();
-    const size = checkSize(this.#r.int(32, "set size"), 2, this.#in.maxMessageSize, "set");
+    const size = checkSize(this.#r.int(32, "set size"), 2, this.in.maxMessageSize, "set");
     return { etype, size };
   }
 
@@ -360,9 +336,9 @@ export class TJSONProtocol {
     if (typeof v === "bigint" && BigInt.asIntN(64, v) !== v) {
       throw new ProtocolError(`Invalid reply: i64 ${v} is out of range`);
     }
-    const parts = this.#i64;
+    const parts = this.i64;
     splitI64(v, parts);
-    return this.#int64(parts[0]!, parts[1]!);
+    return this.int64(parts[0]!, parts[1]!);
   }
 
   /** Reads a double. */
