@@ -26,6 +26,7 @@ import { ClosedError } from "./errors.ts";
 import { Pool, type PoolStats } from "./pool.ts";
 import { readingProtocol, writingProtocol } from "./protocol.ts";
 import { abortOn, RequestWatch } from "./request_watch.ts";
+import { checkHttpReply } from "./http_reply_check.ts";
 import { runtime } from "./runtime/detect.ts";
 import { CallRunner } from "./telemetry.ts";
 import { channelOpener } from "./transport/open_channel.ts";
@@ -127,7 +128,11 @@ export class ThriftClient<C> {
   ) {
     checkServiceClient(ServiceClient);
     const endpoint: Endpoint = resolveConfig(config);
-    const open = channelOpener(endpoint, runtime());
+    const open = channelOpener(
+      endpoint,
+      runtime(),
+      (message, body) => checkHttpReply(endpoint, message, body),
+    );
     this.#pool = endpoint.pool && endpoint.target
       ? new Pool(endpoint.pool, open, endpoint.label)
       : undefined;

@@ -10,25 +10,13 @@ import { MessageType, type ProtocolClass } from "./_thrift.ts";
 import type { Endpoint, WireProtocol } from "./config.ts";
 import { TBinaryProtocol } from "./protocol/binary.ts";
 import { TCompactProtocol } from "./protocol/compact.ts";
-import { HeaderFramer, type InfoHeaders } from "./protocol/header.ts";
+import { HeaderFramer } from "./protocol/header.ts";
+import type { InfoHeaders, OutgoingMessage } from "./transport/channel.ts";
 import { TJSONProtocol } from "./protocol/json.ts";
 import { WriteBuffer } from "./transport/write_buffer.ts";
 import { type Int64Maker, makeBigint } from "./protocol/_values.ts";
 
-/** What the connection learns about each outgoing message. */
-export interface OutgoingMessage {
-  /** The method name, without the multiplexing prefix. */
-  readonly method: string;
-  /** The sequence id the reply will carry. */
-  readonly seqid: number;
-  /** True for oneway calls, which get no reply. */
-  readonly oneway: boolean;
-  /**
-   * The call's own headers, as the connection gave them for this message: a THeader frame
-   * carries them as info headers; other framings ignore them.
-   */
-  readonly headers?: InfoHeaders;
-}
+export type { InfoHeaders, OutgoingMessage } from "./transport/channel.ts";
 
 /** Receives each serialized message from the output transport. */
 export type MessageSink = (bytes: Uint8Array, message: OutgoingMessage) => void;

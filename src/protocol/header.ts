@@ -18,12 +18,10 @@ import { deflateSync, inflateSync } from "node:zlib";
 import type { WireProtocol } from "../config.ts";
 import { ProtocolError, replyTooLarge } from "../errors.ts";
 import type { Framer, OutgoingMessage } from "../protocol.ts";
+import type { InfoHeaders } from "../transport/channel.ts";
 import type { WriteBuffer } from "../transport/write_buffer.ts";
 
-/** Info headers for one message: a `Map`, a `Headers`, `[name, value]` pairs, or a record. */
-export type InfoHeaders =
-  | Iterable<readonly [string, string]>
-  | Readonly<Record<string, string>>;
+export type { InfoHeaders } from "../transport/channel.ts";
 
 const MAGIC = 0x0fff;
 /** Magic, flags, sequence id and header size: the bytes between the length and the header. */

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import type { ByteScanner } from "../transport/read_buffer.ts";
 import type { WireProtocol } from "../config.ts";
 
 /** `scan()`: the message is not all here yet. */
@@ -18,7 +19,7 @@ export const NEED_MORE = -1;
 export const TOO_LARGE = -2;
 
 /** Finds where the message at the start of a byte window ends, across calls. */
-export interface MessageScanner {
+export interface MessageScanner extends ByteScanner {
   /**
    * Continues scanning the message that starts at `bytes[start]`, with `bytes[start..end)`
    * received so far (the same message as the last call, possibly moved, with more bytes).

@@ -4,7 +4,26 @@
  *
  * @module
  */
-import type { OutgoingMessage } from "../protocol.ts";
+
+/** A call's headers: a `Map`, a `Headers`, `[name, value]` pairs, or a record. */
+export type InfoHeaders =
+  | Iterable<readonly [string, string]>
+  | Readonly<Record<string, string>>;
+
+/** What the connection learns about each outgoing message. */
+export interface OutgoingMessage {
+  /** The method name, without the multiplexing prefix. */
+  readonly method: string;
+  /** The sequence id the reply will carry. */
+  readonly seqid: number;
+  /** True for oneway calls, which get no reply. */
+  readonly oneway: boolean;
+  /**
+   * The call's own headers: HTTP request headers over http(s), info headers in a THeader
+   * frame; other framings ignore them.
+   */
+  readonly headers?: InfoHeaders;
+}
 
 /** Where a channel delivers what it receives. */
 export interface ReplySink {

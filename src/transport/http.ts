@@ -4,25 +4,24 @@
  *
  * @module
  */
-import { InputBufferUnderrunError, type MessageHeader, MessageType } from "../_thrift.ts";
 import type { Endpoint } from "../config.ts";
 import {
   ConnectError,
-  invalidReply,
   printable,
-  ProtocolError,
   replyTooLarge,
   ThriftClientError,
   TimeoutError,
   TransportError,
-  truncatedReply,
 } from "../errors.ts";
-import { type OutgoingMessage, readingProtocol } from "../protocol.ts";
-import { NEED_MORE, newScanner, TOO_LARGE } from "../protocol/scanner.ts";
 import type { FetchLike } from "./byte_stream.ts";
 import { concatChunks } from "./bytes.ts";
-import type { Channel, ReplySink } from "./channel.ts";
-import { ReadBuffer } from "./read_buffer.ts";
+import type { Channel, OutgoingMessage, ReplySink } from "./channel.ts";
+
+/**
+ * Checks that a response body is exactly one reply to the message (the connection's side
+ * hands it in: it knows the protocol); throws when it is not.
+ */
+export type ReplyCheck = (message: OutgoingMessage, body: Uint8Array) => void;
 
 const THRIFT_TYPE = "application/x-thrift";
 
@@ -100,57 +99,13 @@ async function readBody(endpoint: Endpoint, response: Response): Promise<Uint8Ar
   return concatChunks(chunks);
 }
 
-/**
- * Refuses a body that is not exactly one reply to `message` (its sequence id, its method, a
- * REPLY or EXCEPTION): a response must settle its own call, never another one in flight. Only
- * the header is parsed here; the scanner finds where the message ends (what is inside it is
- * the generated reader's to read, once).
- */
-function checkReply(endpoint: Endpoint, message: OutgoingMessage, body: Uint8Array): void {
-  const label = endpoint.label;
-  const buffer = new ReadBuffer(endpoint.maxMessageSize);
-  buffer.adopt(body); // only read: the reply reader adopts the same bytes next
-  const size = buffer.scan(newScanner(endpoint.protocol));
-  if (size === NEED_MORE) throw truncatedReply(label);
-  if (size === TOO_LARGE) throw replyTooLarge(label, endpoint.maxMessageSize);
-  const protocol = new (readingProtocol(endpoint.protocol, "Int64"))(buffer);
-  let header: MessageHeader;
-  try {
-    header = protocol.readMessageBegin();
-  } catch (error) {
-    if (error instanceof InputBufferUnderrunError) {
-      throw truncatedReply(label);
-    }
-    throw invalidReply(error, label);
-  }
-  const name = String(header.fname).replace(/^.*:/, "");
-  const type = header.mtype;
-  const wrong = type !== MessageType.REPLY && type !== MessageType.EXCEPTION
-    ? `message type ${type}`
-    : header.rseqid !== message.seqid
-    ? `sequence id ${header.rseqid}`
-    : name !== message.method
-    ? `method "${printable(name)}"`
-    : undefined;
-  if (wrong) {
-    throw new ProtocolError(
-      `Reply to "${message.method}" (sequence id ${message.seqid}) from "${label}" has ${wrong}`,
-    );
-  }
-  const rest = body.subarray(size);
-  if (rest.some((c) => c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09)) {
-    throw new ProtocolError(
-      `Reply to "${message.method}" from "${label}" has ${rest.length} bytes after its message`,
-    );
-  }
-}
-
 /** Opens an HTTP channel; it contacts nobody until the first call. */
 export function httpChannel(
   endpoint: Endpoint,
   url: string,
   sink: ReplySink,
   fetch: FetchLike,
+  check: ReplyCheck,
 ): Channel {
   const inFlight = new Map<AbortController, Promise<void>>();
   const post = async (
@@ -183,7 +138,7 @@ export function httpChannel(
     }
     if (message.oneway) return void await response.body?.cancel();
     const body = await readBody(endpoint, response);
-    checkReply(endpoint, message, body);
+    check(message, body);
     sink.reply(message.seqid, body, response.headers);
   };
   const wrap = (error: unknown, signal: AbortSignal): Error => {

@@ -7,18 +7,25 @@
 import type { Endpoint } from "../config.ts";
 import type { Runtime } from "./byte_stream.ts";
 import type { Channel, ReplySink } from "./channel.ts";
-import { httpChannel } from "./http.ts";
+import { httpChannel, type ReplyCheck } from "./http.ts";
 import { openSocketChannel } from "./socket_channel.ts";
 
 /** Opens a channel to an endpoint, delivering what arrives to a sink. */
 export type ChannelOpener = (sink: ReplySink, cancel: AbortSignal) => Promise<Channel>;
 
-/** Returns the opener of `endpoint`'s channels on `runtime`. */
-export function channelOpener(endpoint: Endpoint, runtime: Runtime): ChannelOpener {
+/**
+ * Returns the opener of `endpoint`'s channels on `runtime`; `check` is the HTTP reply check
+ * (the layer above knows the protocol).
+ */
+export function channelOpener(
+  endpoint: Endpoint,
+  runtime: Runtime,
+  check: ReplyCheck,
+): ChannelOpener {
   const { httpUrl, target } = endpoint;
   if (httpUrl) {
     const fetch = runtime.fetchWith(endpoint.httpTls);
-    return (sink) => Promise.resolve(httpChannel(endpoint, httpUrl, sink, fetch));
+    return (sink) => Promise.resolve(httpChannel(endpoint, httpUrl, sink, fetch, check));
   }
   return (sink, cancel) => openSocketChannel(endpoint, target!, sink, runtime, cancel);
 }

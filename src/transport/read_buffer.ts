@@ -8,9 +8,17 @@
  */
 import { Buffer } from "node:buffer";
 import { InputBufferUnderrunError } from "../_thrift.ts";
-import type { MessageScanner } from "../protocol/scanner.ts";
 
 const EMPTY = Buffer.alloc(0);
+/** Finds where a message ends in bytes as they arrive (a protocol's scanner is one). */
+export interface ByteScanner {
+  /**
+   * Continues scanning the message that starts at `bytes[start]`, with `bytes[start..end)`
+   * received so far; returns its length once known, or a negative outcome of the scanner's.
+   */
+  scan(bytes: Uint8Array, start: number, end: number, limit: number): number;
+}
+
 /** Small enough for `Buffer.allocUnsafe` to carve it from its shared slab (no new ArrayBuffer). */
 const MIN_SIZE = 2048;
 /** A value read of at least this many bytes keeps the buffer's own bytes instead of a copy. */
@@ -83,8 +91,8 @@ export class ReadBuffer {
     this.#end = live;
   }
 
-  /** Runs a scanner over the pending bytes (see `MessageScanner.scan`). */
-  scan(scanner: MessageScanner): number {
+  /** Runs a scanner over the pending bytes (see `ByteScanner.scan`). */
+  scan(scanner: ByteScanner): number {
     return scanner.scan(this.#buf, this.#start, this.#end, this.maxMessageSize);
   }
 
