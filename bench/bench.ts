@@ -137,7 +137,9 @@ function extractBaseline(): string | undefined {
   });
   if (archive.error) return `git: ${archive.error.message}`;
   if (archive.status !== 0) {
-    return `git archive ${BASELINE_COMMIT}: ${String(archive.stderr).trim().split("\n")[0]}`;
+    return `git archive ${BASELINE_COMMIT}: ${
+      String(archive.stderr).trim().split("\n")[0].replace(/^fatal: /, "")
+    }`;
   }
   const tar = spawnSync("tar", ["-x", "-C", dir], { input: archive.stdout, timeout: 60_000 });
   if (tar.error || tar.status !== 0) {
