@@ -3,7 +3,10 @@
  * (bench/child.js) per runtime x client, and measures every workload in short rounds,
  * round-robin over the columns, so machine noise hits all columns alike. Prints the tables
  * and writes JSON (bench/results/latest.json; quick.json with --quick), then the verdict on the
- * performance targets (targets() below: ratios within the run, per runtime).
+ * performance targets (targets() below: ratios within the run, per runtime). The observability
+ * table sets the library before hooks and telemetry (BASELINE_COMMIT, extracted with git
+ * archive; n/a without git or the commit) beside today's with no observer, a no-op hook, and
+ * the OpenTelemetry SDK recording.
  *
  *   deno run -A bench/bench.ts [--quick]
  *
@@ -21,6 +24,8 @@ import process from "node:process";
 
 const quick = process.argv.includes("--quick");
 const ROUNDS = quick ? 1 : 5;
+/** The observability table's rounds: twice as many, as its target (0.97x) is the tightest. */
+const OBS_ROUNDS = quick ? 1 : 2 * ROUNDS;
 const CELL_MS = quick ? 120 : 400;
 const WRK_SECONDS = quick ? 1 : 2;
 const WRK_ROUNDS = quick ? 1 : 2;
@@ -28,6 +33,8 @@ const WRK_ROUNDS = quick ? 1 : 2;
 const HEAP_CALLS = quick ? 1_000 : 10_000;
 /** The chunked port's write size (bench_server --chunk). */
 const CHUNK_BYTES = 1024;
+/** The library before hooks and telemetry: the observability table's baseline column. */
+const BASELINE_COMMIT = "14f74f6";
 
 const here = (relative: string): string =>
   decodeURIComponent(new URL(relative, import.meta.url).pathname);
@@ -116,10 +123,38 @@ function cpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * Extracts the baseline library (`mod.ts` and `src/` at BASELINE_COMMIT) into
+ * .tmp/bench-baseline, inside the repository so deno.json's imports and node_modules resolve
+ * for it. Returns undefined when it is there, else why not (the column then says n/a).
+ */
+function extractBaseline(): string | undefined {
+  const dir = join(ROOT, ".tmp/bench-baseline");
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const archive = spawnSync("git", ["archive", BASELINE_COMMIT, "mod.ts", "src"], {
+    cwd: ROOT,
+    maxBuffer: 64 << 20,
+    timeout: 60_000,
+  });
+  if (archive.error) return `git: ${archive.error.message}`;
+  if (archive.status !== 0) {
+    return `git archive ${BASELINE_COMMIT}: ${
+      (String(archive.stderr).trim().split("\n")[0] ?? "").replace(/^fatal: /, "")
+    }`;
+  }
+  const tar = spawnSync("tar", ["-x", "-C", dir], { input: archive.stdout, timeout: 60_000 });
+  if (tar.error || tar.status !== 0) {
+    return `tar: ${tar.error?.message ?? String(tar.stderr).trim().split("\n")[0]}`;
+  }
+  return existsSync(join(dir, "mod.ts")) ? undefined : `no mod.ts in ${BASELINE_COMMIT}`;
+}
+
 // ---- the children ----
 
 type Runtime = "deno" | "bun" | "node";
-type Kind = "lib" | "npm" | "raw";
+/** lib_*: the observability table's columns (bench/child.js says what each one is). */
+type Kind = "lib" | "npm" | "raw" | "lib_base" | "lib_hook" | "lib_otel";
 type Reply = Record<string, unknown> & { ok: boolean; error?: string; na?: string };
 
 interface Child {
@@ -296,9 +331,17 @@ function show(row: Row, cell: Cell | undefined): string {
   return `${d >= 0 ? "+" : ""}${d.toFixed(2)} MB (${before.toFixed(1)} → ${after.toFixed(1)})`;
 }
 
-function ratio(a: Cell | undefined, b: Cell | undefined): string {
+function ratio(a: Cell | undefined, b: Cell | undefined, digits = 2): string {
   if (a?.value === undefined || b?.value === undefined || b.value === 0) return "";
-  return `${(a.value / b.value).toFixed(2)}x`;
+  return `${(a.value / b.value).toFixed(digits)}x`;
+}
+
+/** A markdown table, its columns padded to their widest cell. */
+function markdown(head: string[], body: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]?.length ?? 0)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((s, i) => s.padEnd(widths[i] ?? 0)).join(" | ")} |`;
+  return [line(head), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
 }
 
 function table(rows: Row[], runtime: "deno" | "bun"): string {
@@ -336,10 +379,34 @@ function table(rows: Row[], runtime: "deno" | "bun"): string {
         ).join(" / "),
     ];
   });
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]?.length ?? 0)));
-  const line = (cells: string[]) =>
-    `| ${cells.map((s, i) => s.padEnd(widths[i] ?? 0)).join(" | ")} |`;
-  return [line(head), line(widths.map((w) => "-".repeat(w))), ...body.map(line)].join("\n");
+  return markdown(head, body);
+}
+
+/** The observability table's columns: the library before hooks and telemetry, then today's. */
+const OBSERVED: [kind: Kind, head: string, short: string][] = [
+  ["lib_base", `baseline (${BASELINE_COMMIT})`, "base"],
+  ["lib", "hooks: none (OTel API, no SDK)", "none"],
+  ["lib_hook", "one no-op hook", "hook"],
+  ["lib_otel", "OTel SDK recording", "SDK"],
+];
+
+function observabilityTable(rows: Row[], runtime: "deno" | "bun"): string {
+  const base = OBSERVED[0]!;
+  const others = OBSERVED.slice(1);
+  const head = [
+    "workload",
+    ...OBSERVED.map(([, h]) => h),
+    ...others.map(([, , short]) => `${short} ÷ ${base[2]}`),
+  ];
+  const body = rows.map((row) => {
+    const c = ([kind]: (typeof OBSERVED)[number]) => row.cells[`${runtime}/${kind}`];
+    return [
+      `${row.label} (${row.higherIsBetter ? "↑" : "↓"})`,
+      ...OBSERVED.map((o) => show(row, c(o))),
+      ...others.map((o) => ratio(c(o), c(base), 3)), // 3 digits: the target is 0.97
+    ];
+  });
+  return markdown(head, body);
 }
 
 // ---- targets ----
@@ -352,6 +419,8 @@ interface Target {
   op: ">=" | "<=" | "within";
   threshold: number;
   met: boolean;
+  /** why the target could not be measured (a column that says n/a): neither met nor missed */
+  na?: string;
 }
 
 /** The performance issue's targets: ratios within this run, on each runtime. */
@@ -363,7 +432,17 @@ function targets(rows: Row[]): Target[] {
   for (const rt of ["deno", "bun"] as const) {
     const lib = `${rt}/lib`;
     const raw = `${rt}/raw`;
-    const list: [string, number | undefined, Target["op"], number][] = [
+    const base = `${rt}/lib_base`;
+    type Goal = [string, number | undefined, Target["op"], number, na?: string | undefined];
+    /** The 3 % rule: no hooks and no SDK cost what calls cost before hooks and telemetry. */
+    const observed = (id: string, label: string): Goal => [
+      `${label}: hooks: none (OTel API, no SDK) ÷ baseline ${BASELINE_COMMIT}`,
+      over(value(id, lib), value(id, base)),
+      ">=",
+      0.97,
+      rows.find((r) => r.id === id)?.cells[base]?.note,
+    ];
+    const list: Goal[] = [
       [
         "add, sequential: library ÷ raw floor",
         over(value("seq", lib), value("seq", raw)),
@@ -412,15 +491,18 @@ function targets(rows: Row[]): Target[] {
         "within",
         5,
       ],
+      observed("obs_seq", "add, sequential"),
+      observed("obs_par", "add, 64 in flight"),
     ];
-    for (const [target, measured, op, threshold] of list) {
+    for (const [target, measured, op, threshold, note] of list) {
       const met = measured !== undefined && Number.isFinite(measured) &&
         (op === ">="
           ? measured >= threshold
           : op === "<="
           ? measured <= threshold
           : Math.abs(measured) <= threshold);
-      out.push({ runtime: rt, target, measured, op, threshold, met });
+      const na = note?.startsWith("n/a") ? { na: note } : {};
+      out.push({ runtime: rt, target, measured, op, threshold, met, ...na });
     }
   }
   return out;
@@ -435,6 +517,7 @@ function targetLine(t: Target): string {
     ? `${t.measured >= 0 ? "+" : ""}${t.measured.toFixed(2)} MB`
     : `${t.measured.toFixed(3)}x`; // 3 digits: 0.595 is no "0.60x" beside MISSED
   const goal = mb ? `within ±${t.threshold} MB` : `${t.op === ">=" ? "≥" : "≤"} ${t.threshold}x`;
+  if (t.na) return `- ${rt}: ${t.target}: ${t.na} (target ${goal})`;
   return `- ${rt}: ${t.target}: ${measured} (target ${goal}): ${t.met ? "met" : "MISSED"}`;
 }
 
@@ -449,18 +532,27 @@ async function main(): Promise<number> {
   });
   const ready = await lineReader(server.stdout!, "server")();
   const [, port = NaN, chunkedPort = NaN] = ready.split(" ").map(Number);
+  process.stderr.write(`extracting the baseline library (${BASELINE_COMMIT})...\n`);
+  const baselineNa = extractBaseline();
+  if (baselineNa) process.stderr.write(`baseline column n/a: ${baselineNa}\n`);
   const children: Child[] = [];
+  /** The observability table's own columns (its "hooks: none" column is the lib child). */
+  const observers: Child[] = [];
   try {
     for (const runtime of ["deno", "bun"] as const) {
       for (const kind of ["lib", "npm", "raw"] as const) {
         children.push(await startChild(runtime, kind, port, chunkedPort));
+      }
+      for (const [kind] of OBSERVED) {
+        if (kind === "lib" || (kind === "lib_base" && baselineNa)) continue;
+        observers.push(await startChild(runtime, kind, port, chunkedPort));
       }
     }
     children.push(
       await startChild("node", "npm", port, chunkedPort),
       await startChild("node", "raw", port, chunkedPort),
     );
-    const by = (name: string) => children.find((c) => c.name === name)!;
+    const by = (name: string) => [...children, ...observers].find((c) => c.name === name)!;
     const libs = [by("deno/lib"), by("bun/lib")];
     const rows: Row[] = [];
     type Aggregates = [
@@ -477,7 +569,7 @@ async function main(): Promise<number> {
     const measureRows = async (
       workloads: [workload: string, aggregates: Aggregates][],
       columns: Child[],
-      extra: { rounds?: number; calls?: number } = {},
+      extra: { rounds?: number; calls?: number; idPrefix?: string } = {},
     ) => {
       process.stderr.write(`measuring ${workloads.map(([w]) => w).join(", ")}...\n`);
       const pairs = workloads.flatMap(([workload]) =>
@@ -496,7 +588,7 @@ async function main(): Promise<number> {
         );
         for (const [suffix, l, u, agg, up] of aggregates) {
           rows.push({
-            id: workload + suffix,
+            id: (extra.idPrefix ?? "") + workload + suffix,
             label: l,
             unit: u,
             higherIsBetter: up,
@@ -516,6 +608,27 @@ async function main(): Promise<number> {
     await measureRow("par", children, [
       ["", "add, 64 in flight", "calls/s", "rate", true],
     ]);
+    // observability overhead: the library before hooks and telemetry beside today's with no
+    // observer, with one no-op hook, and with the OTel SDK recording; interleaved, as
+    // "hooks: none ÷ baseline" is a target
+    await measureRows(
+      [
+        ["seq", [["", "add, sequential", "calls/s", "rate", true]]],
+        ["par", [["", "add, 64 in flight", "calls/s", "rate", true]]],
+      ],
+      (["deno", "bun"] as const).flatMap((rt) =>
+        OBSERVED.filter(([kind]) => !(kind === "lib_base" && baselineNa))
+          .map(([kind]) => by(`${rt}/${kind}`))
+      ),
+      { idPrefix: "obs_", rounds: OBS_ROUNDS },
+    );
+    if (baselineNa) {
+      for (const row of rows.filter((r) => r.id.startsWith("obs_"))) {
+        for (const rt of ["deno", "bun"]) {
+          row.cells[`${rt}/lib_base`] = { note: `n/a (${baselineNa})`, rounds: [] };
+        }
+      }
+    }
     await measureRow("echo", children, [
       ["", "1 MiB binary echo", "MB/s", "mbps", true],
     ]);
@@ -602,7 +715,8 @@ async function main(): Promise<number> {
       { rounds: 1, calls: HEAP_CALLS },
     );
 
-    const shown = rows.filter((r) => r.id !== "http_plain");
+    const shown = rows.filter((r) => r.id !== "http_plain" && !r.id.startsWith("obs_"));
+    const observability = rows.filter((r) => r.id.startsWith("obs_"));
     const report: string[] = [];
     for (const rt of ["deno", "bun"] as const) {
       report.push(`### ${rt === "deno" ? "Deno" : "Bun"}\n`, table(shown, rt) + "\n");
@@ -627,6 +741,24 @@ async function main(): Promise<number> {
       }), wrk -t1 -c64 ` +
         `-d${WRK_SECONDS}s x ${WRK_ROUNDS}; ${cpus().length} cores: ${cpus()[0]?.model ?? "?"}`,
     );
+    for (const rt of ["deno", "bun"] as const) {
+      report.push(
+        `\n### Observability overhead: ${rt === "deno" ? "Deno" : "Bun"}\n`,
+        observabilityTable(observability, rt),
+      );
+    }
+    report.push(
+      `\nThe same calls on one kept connection, the four columns measured side by side in the ` +
+        `same rounds. baseline: this library at commit ${BASELINE_COMMIT}, before hooks and ` +
+        `telemetry existed. hooks: none: today's library with default options (` +
+        `@opentelemetry/api loaded, no SDK registered). one no-op hook: ` +
+        `\`hooks: [(call, next) => next()]\`. OTel SDK recording: the official SDK registered ` +
+        `before the client is made (BasicTracerProvider, SimpleSpanProcessor into an ` +
+        `InMemorySpanExporter emptied every round, a MeterProvider with a reader, the ` +
+        `AsyncLocalStorage context manager, the W3C propagator): every call ends one span and ` +
+        `records one rpc.client.call.duration point (checked each round). ${OBS_ROUNDS} ` +
+        `rounds x ${CELL_MS} ms per cell${quick ? "" : " (+1 warm-up round)"}.`,
+    );
 
     const missing = rows.flatMap((r) =>
       Object.entries(r.cells)
@@ -638,13 +770,16 @@ async function main(): Promise<number> {
         .map(([name, c]) => `${r.label} / ${name}: ${c.note ?? c.value}`)
     );
     const verdict = targets(rows);
-    const missed = verdict.filter((t) => !t.met);
+    const missed = verdict.filter((t) => !t.met && !t.na);
+    const unmeasured = verdict.filter((t) => t.na).length;
     report.push(
       `\n### Targets\n`,
       quick
         ? `Quick run: the counts are far too small for these ratios to mean anything; ` +
           `printed, never enforced.\n`
-        : `${verdict.length - missed.length} of ${verdict.length} met.\n`,
+        : `${verdict.length - unmeasured - missed.length} of ${verdict.length - unmeasured} met${
+          unmeasured > 0 ? ` (${unmeasured} n/a)` : ""
+        }.\n`,
       ...verdict.map(targetLine),
     );
     console.log("\n" + report.join("\n"));
@@ -664,6 +799,7 @@ async function main(): Promise<number> {
           versions: versions(),
           chunkBytes: CHUNK_BYTES,
           heapCalls: HEAP_CALLS,
+          baseline: { commit: BASELINE_COMMIT, ...(baselineNa ? { na: baselineNa } : {}) },
           targets: verdict,
           rows: rows.map((r) => ({
             ...r,
@@ -695,7 +831,7 @@ async function main(): Promise<number> {
     }
     return 0; // a missed target is a finding (printed above), not a failure of the run
   } finally {
-    for (const c of children) c.proc.stdin!.end();
+    for (const c of [...children, ...observers]) c.proc.stdin!.end();
     server.stdin!.end();
     server.kill("SIGTERM");
   }

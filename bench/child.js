@@ -2,7 +2,7 @@
 // the runtime that runs this file (Deno, Bun or Node). Plain JavaScript so that Node 20 runs it
 // as it is. Driven by bench/bench.ts over stdin / stdout, one JSON object per line:
 //
-//   node|bun|deno run bench/child.js <lib|npm|raw> <port> [<chunked port>]
+//   node|bun|deno run bench/child.js <kind> <port> [<chunked port>]
 //   <- {"op":"run","workload":"seq","ms":400}   -> {"ok":true,"calls":N,"seconds":S,...}
 //   <- {"op":"run","workload":"mem","calls":N}  -> {"ok":true,"before":MB,"after":MB,...}
 //   <- {"op":"serve","mode":"plain|auto|pool"}  -> {"ok":true,"port":P}   (Deno and Bun)
@@ -10,6 +10,11 @@
 //
 // Every client offers the same three calls (add, echo, points) so one driver measures them all.
 // The chunked port (bench_server --chunk) writes every reply in small pieces.
+//
+// Kinds: `lib` (this library, default options), `npm`, `raw`, and for the observability table
+// `lib_base` (the library before hooks and telemetry: .tmp/bench-baseline/mod.ts, extracted by
+// bench.ts), `lib_hook` (one no-op hook), `lib_otel` (the official OpenTelemetry SDK registered
+// before the client is made, so every call records a span and a histogram point).
 import { Buffer } from "node:buffer";
 import net from "node:net";
 import { createInterface } from "node:readline";
@@ -138,11 +143,20 @@ async function npmClient(port) {
 // ---- this library ----
 
 let lib;
-const loadLib = async () => (lib ??= await import("../mod.ts"));
+const loadLib =
+  async () => (lib ??= kind === "lib_base"
+    ? await import("../.tmp/bench-baseline/mod.ts")
+    : await import("../mod.ts"));
+
+/** The options of the kind's client, beside the transport. */
+const LIB_OPTIONS = kind === "lib_hook" ? { hooks: [(_call, next) => next()] } : {};
 
 async function libClient(port) {
   const { ThriftClient } = await loadLib();
-  const thrift = new ThriftClient(Bench.Client, { transport: `tcp://${HOST}:${port}` });
+  const thrift = new ThriftClient(Bench.Client, {
+    transport: `tcp://${HOST}:${port}`,
+    ...LIB_OPTIONS,
+  });
   const conn = thrift.connect();
   return {
     opened: conn.open(),
@@ -165,6 +179,70 @@ async function pooledThrift() {
   }
 }
 
+// ---- lib_otel: the official OpenTelemetry SDK, registered as an application would ----
+
+/**
+ * Registers a tracer provider (a SimpleSpanProcessor into an InMemorySpanExporter), a meter
+ * provider with a reader collecting on demand, the AsyncLocalStorage context manager and the
+ * W3C propagator. `reset()` before a round empties the exporter (memory stays flat) and the
+ * reader; `check(calls)` after it proves each call ended one span and recorded one point.
+ */
+async function registerOtelSdk() {
+  const [api, asyncHooks, core, sdkMetrics, sdkTrace] = await Promise.all([
+    import("@opentelemetry/api"),
+    import("@opentelemetry/context-async-hooks"),
+    import("@opentelemetry/core"),
+    import("@opentelemetry/sdk-metrics"),
+    import("@opentelemetry/sdk-trace-base"),
+  ]);
+  class OnDemandReader extends sdkMetrics.MetricReader {
+    constructor() {
+      super({ aggregationTemporalitySelector: () => sdkMetrics.AggregationTemporality.DELTA });
+    }
+    onShutdown() {
+      return Promise.resolve();
+    }
+    onForceFlush() {
+      return Promise.resolve();
+    }
+  }
+  const exporter = new sdkTrace.InMemorySpanExporter();
+  const reader = new OnDemandReader();
+  api.context.setGlobalContextManager(new asyncHooks.AsyncLocalStorageContextManager().enable());
+  api.propagation.setGlobalPropagator(new core.W3CTraceContextPropagator());
+  api.trace.setGlobalTracerProvider(
+    new sdkTrace.BasicTracerProvider({
+      spanProcessors: [new sdkTrace.SimpleSpanProcessor(exporter)],
+    }),
+  );
+  api.metrics.setGlobalMeterProvider(new sdkMetrics.MeterProvider({ readers: [reader] }));
+  /** Histogram points recorded since the last collection. */
+  const points = async () => {
+    const { resourceMetrics } = await reader.collect();
+    return resourceMetrics.scopeMetrics.flatMap((s) => s.metrics)
+      .filter((m) => m.descriptor.name === "rpc.client.call.duration")
+      .flatMap((m) => m.dataPoints)
+      .reduce((n, p) => n + p.value.count, 0);
+  };
+  return {
+    async reset() {
+      exporter.reset();
+      await points();
+    },
+    async check(calls) {
+      const spans = exporter.getFinishedSpans().length;
+      const recorded = await points();
+      exporter.reset();
+      if (spans !== calls || recorded !== calls) {
+        throw new Error(`lib_otel: ${calls} calls ended ${spans} spans, ${recorded} points`);
+      }
+      return { spans, points: recorded };
+    },
+  };
+}
+
+const otel = kind === "lib_otel" ? await registerOtelSdk() : undefined;
+
 // ---- workloads ----
 
 const clients = {};
@@ -173,7 +251,7 @@ async function client(which = "main") {
   if (!clients[which]) {
     const p = which === "main" ? port : chunkedPort;
     if (!(p > 0)) throw new Error(`no port for ${which}`);
-    const make = kind === "lib" ? libClient : kind === "npm" ? npmClient : rawClient;
+    const make = kind.startsWith("lib") ? libClient : kind === "npm" ? npmClient : rawClient;
     const made = await make(p);
     await made.opened;
     clients[which] = made;
@@ -355,8 +433,11 @@ async function handle(line) {
     const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     let result;
-    if (cmd.op === "run") result = await WORKLOADS[cmd.workload](cmd.ms, cmd);
-    else if (cmd.op === "serve") result = await serve(cmd.mode);
+    if (cmd.op === "run") {
+      await otel?.reset();
+      result = await WORKLOADS[cmd.workload](cmd.ms, cmd);
+      if (otel && result.calls !== undefined) Object.assign(result, await otel.check(result.calls));
+    } else if (cmd.op === "serve") result = await serve(cmd.mode);
     else if (cmd.op === "unserve") result = await unserve();
     else throw new Error(`unknown op ${cmd.op}`);
     const cpu = process.cpuUsage(cpu0);
