@@ -3,6 +3,7 @@ import { describe, it } from "node:test";
 import { ProtocolError, ThriftClient } from "../mod.ts";
 import { Calculator } from "./helpers/calculator.ts";
 import { startNpmServer } from "./helpers/npm_server.ts";
+import { binaryMessage } from "./helpers/header_frames.ts";
 import { rawServer } from "./helpers/raw_server.ts";
 import { withoutFdLeak } from "./helpers/fds.ts";
 import { until, within } from "./helpers/within.ts";
@@ -10,26 +11,6 @@ import { until, within } from "./helpers/within.ts";
 const T = { timeout: 30_000 };
 const REPLY = 2;
 const CALL = 1;
-
-/** A strict binary message `name` of `type` whose result struct holds string `text` in field 0. */
-function message(type: number, name: string, seqid: number, text: string): Uint8Array {
-  const enc = new TextEncoder();
-  const n = enc.encode(name);
-  const t = enc.encode(text);
-  const out = new Uint8Array(12 + n.length + 7 + t.length + 1);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, 0x80010000 | type);
-  view.setInt32(4, n.length);
-  out.set(n, 8);
-  view.setInt32(8 + n.length, seqid);
-  let at = 12 + n.length;
-  out[at++] = 11; // string field 0
-  view.setInt16(at, 0);
-  view.setInt32(at + 2, t.length);
-  out.set(t, at + 6);
-  out[at + 6 + t.length] = 0;
-  return out;
-}
 
 /** The sequence id of a strict binary call. */
 function seqidOf(chunk: Uint8Array): number {
@@ -52,7 +33,7 @@ describe("hostile servers", () => {
     () =>
       withoutFdLeak(async () => {
         await using server = await answering((seqid) =>
-          message(REPLY, "echoString", seqid, "surprise")
+          binaryMessage(REPLY, "echoString", seqid, "surprise")
         );
         const thrift = new ThriftClient(Calculator.Client, {
           transport: server.url,
@@ -71,7 +52,9 @@ describe("hostile servers", () => {
 
   it("a message of type CALL is not taken as a reply", T, () =>
     withoutFdLeak(async () => {
-      await using server = await answering((seqid) => message(CALL, "echoString", seqid, "x"));
+      await using server = await answering((seqid) =>
+        binaryMessage(CALL, "echoString", seqid, "x")
+      );
       const thrift = new ThriftClient(Calculator.Client, { transport: server.url, timeout: 5_000 });
       await assert.rejects(thrift.client.echoString("x"), (error: unknown) => {
         assert.ok(error instanceof ProtocolError);
@@ -87,8 +70,8 @@ describe("hostile servers", () => {
     () =>
       withoutFdLeak(async () => {
         await using server = await answering(
-          (seqid) => message(REPLY, "add", seqid, ""),
-          message(REPLY, "add", 7, "unsolicited"),
+          (seqid) => binaryMessage(REPLY, "add", seqid, ""),
+          binaryMessage(REPLY, "add", 7, "unsolicited"),
         );
         const thrift = new ThriftClient(Calculator.Client, {
           transport: server.url,

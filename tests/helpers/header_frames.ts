@@ -71,13 +71,13 @@ export function headerFrame(parts: FrameParts): Uint8Array {
   return out;
 }
 
-/** A strict binary REPLY `name` whose result struct holds string `text` in field 0. */
-export function binaryReply(name: string, seqid: number, text: string): Uint8Array {
+/** A strict binary message `name` of `type` whose result struct holds string `text` in field 0. */
+export function binaryMessage(type: number, name: string, seqid: number, text: string): Uint8Array {
   const n = encoder.encode(name);
   const t = encoder.encode(text);
   const out = new Uint8Array(12 + n.length + 7 + t.length + 1);
   const view = new DataView(out.buffer);
-  view.setUint32(0, 0x80010002);
+  view.setUint32(0, 0x80010000 | type);
   view.setInt32(4, n.length);
   out.set(n, 8);
   view.setInt32(8 + n.length, seqid);
@@ -87,6 +87,11 @@ export function binaryReply(name: string, seqid: number, text: string): Uint8Arr
   view.setInt32(at + 2, t.length);
   out.set(t, at + 6);
   return out; // the last byte, 0, is the field stop
+}
+
+/** A strict binary REPLY `name` whose result struct holds string `text` in field 0. */
+export function binaryReply(name: string, seqid: number, text: string): Uint8Array {
+  return binaryMessage(2, name, seqid, text);
 }
 
 /** A request frame as the client wrote it, taken apart (no transforms expected). */
