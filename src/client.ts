@@ -27,6 +27,9 @@ import { Pool, type PoolStats } from "./pool.ts";
 import { readingProtocol, writingProtocol } from "./protocol.ts";
 import { abortOn, RequestWatch } from "./request_watch.ts";
 import { checkHttpReply } from "./http_reply_check.ts";
+import { Balancer, type EndpointState, type EndpointStats } from "./balancer.ts";
+import { Retrier } from "./retries.ts";
+import { RetryBudget } from "./retry_budget.ts";
 import { runtime } from "./runtime/detect.ts";
 import { CallRunner } from "./telemetry.ts";
 import { channelOpener } from "./transport/open_channel.ts";
@@ -58,10 +61,16 @@ function facadeFor(
       if (SKIPPED.test(name) || name in proto) continue;
       const generated: unknown = Object.getOwnPropertyDescriptor(p, name)?.value;
       if (typeof generated !== "function") continue;
+      const oneway = typeof (p as Record<string, unknown>)[`recv_${name}`] !== "function";
       proto[name] = withArity(function (this: Facade, ...args: unknown[]) {
         const { caller, options } = this;
-        if (!runner.observes(options)) return caller.call(name, args, options);
-        return runner.run(name, args, options, (sent) => caller.call(name, args, sent));
+        const { retries } = caller;
+        if (!retries && !runner.observes(options)) return caller.call(name, args, options);
+        const attempt = (n: number, sent: SendOptions | undefined) =>
+          runner.observes(sent)
+            ? runner.run(name, args, sent, (o) => caller.call(name, args, o), n)
+            : caller.call(name, args, sent);
+        return retries ? retries.run(name, oneway, options, attempt) : attempt(1, options);
       }, generated.length);
     }
   }
@@ -104,6 +113,8 @@ export class ThriftClient<C> {
   readonly #kit: ConnectionKit;
   readonly #open = new Set<Connection<C>>();
   readonly #pool: Pool | undefined;
+  readonly #balancer: Balancer | undefined;
+  readonly #retries: Retrier | undefined;
   readonly #requests = new RequestWatch();
 
   /**
@@ -128,18 +139,7 @@ export class ThriftClient<C> {
   ) {
     checkServiceClient(ServiceClient);
     const endpoint: Endpoint = resolveConfig(config);
-    const open = channelOpener(
-      endpoint,
-      runtime(),
-      (message, body) => checkHttpReply(endpoint, message, body),
-    );
-    this.#pool = endpoint.pool && endpoint.target
-      ? new Pool(endpoint.pool, open, endpoint.label)
-      : undefined;
-    this.#kit = {
-      pool: this.#pool,
-      endpoint,
-      open,
+    const shared = {
       ServiceClient,
       writer: writingProtocol(endpoint.protocol, endpoint.service),
       reader: readingProtocol(endpoint.protocol, endpoint.int64),
@@ -152,12 +152,40 @@ export class ThriftClient<C> {
           endpoint: endpoint.label,
         }),
       ),
+      budget: new RetryBudget(),
     };
+    /** The kit of one endpoint: its opener and its pool. */
+    const kitFor = (at: Endpoint): ConnectionKit => {
+      const open = channelOpener(
+        at,
+        runtime(),
+        (message, body) => checkHttpReply(at, message, body),
+      );
+      const pool = at.pool && at.target ? new Pool(at.pool, open, at.label) : undefined;
+      return { ...shared, endpoint: at, open, pool };
+    };
+    if (endpoint.locations.length > 1 || endpoint.dns) {
+      // Connections pick an endpoint (and its kit) when they open.
+      this.#balancer = new Balancer(endpoint, kitFor, runtime());
+      this.#kit = { ...kitFor(endpoint), pool: undefined, balancer: this.#balancer };
+    } else {
+      this.#kit = kitFor(endpoint);
+    }
+    this.#pool = this.#kit.pool;
+    this.#retries = this.#balancer || endpoint.idempotent
+      ? new Retrier(
+        shared.budget,
+        endpoint.idempotent ?? (() => false),
+        () => Math.max(2, this.#balancer?.size ?? 1),
+        endpoint.timeout,
+      )
+      : undefined;
     this.alwaysConnect = endpoint.alwaysConnect;
     this.url = endpoint.label;
     this.transport = newConnection<C>(this.#kit);
     this.client = this.#kit.facade({
       call: (method, args, options) => this.#route(method, args, options),
+      retries: this.#retries,
     }) as C;
   }
 
@@ -167,7 +195,30 @@ export class ThriftClient<C> {
    * keep-alive).
    */
   get pool(): PoolStats | undefined {
-    return this.#pool?.stats;
+    if (!this.#balancer) return this.#pool?.stats;
+    const all = this.#balancer.stats.map((s) => s.pool).filter((p) => p !== undefined);
+    if (all.length === 0) return undefined;
+    const sum = (key: keyof PoolStats) => all.reduce((n, p) => n + p[key], 0);
+    return {
+      open: sum("open"),
+      idle: sum("idle"),
+      leased: sum("leased"),
+      waiting: sum("waiting"),
+      created: sum("created"),
+      discarded: sum("discarded"),
+      timeouts: sum("timeouts"),
+      inFlight: sum("inFlight"),
+      shared: sum("shared"),
+    };
+  }
+
+  /**
+   * Each endpoint with several of them (a `transport` list, or `dns`): its URL (without
+   * credentials; the address when resolved from a name), state, connections in use, failures,
+   * ejection, pool counters. Undefined with one URL and no `dns`.
+   */
+  get endpoints(): EndpointStats[] | undefined {
+    return this.#balancer?.stats;
   }
 
   /**
@@ -184,7 +235,10 @@ export class ThriftClient<C> {
    */
   with(options: CallOptions): { readonly client: C } {
     return {
-      client: this.#kit.facade({ call: (m, a, o) => this.#route(m, a, o) }, options) as C,
+      client: this.#kit.facade(
+        { call: (m, a, o) => this.#route(m, a, o), retries: this.#retries },
+        options,
+      ) as C,
     };
   }
 
@@ -223,15 +277,20 @@ export class ThriftClient<C> {
         ),
       );
     }
-    const connection = this.#newConnection();
+    const connection = this.#newConnection(undefined, undefined, options?.tried);
     const result = connection.call(method, args, options);
     result.then(() => connection.end(), () => connection.end());
     return result;
   }
 
-  #newConnection(timeout?: number, onClosed?: () => void): Connection<C> {
+  #newConnection(
+    timeout?: number,
+    onClosed?: () => void,
+    tried?: Set<EndpointState>,
+  ): Connection<C> {
     const hooks: ConnectionHooks = {
       timeout,
+      tried,
       pooled: true,
       opened: () => this.#open.add(connection),
       closed: () => {
@@ -322,6 +381,7 @@ export class ThriftClient<C> {
   close(): Promise<void> {
     for (const connection of this.#open) void connection.close();
     this.#pool?.closeIdle();
+    this.#balancer?.closeIdle();
     return this.transport.close();
   }
 
@@ -331,7 +391,9 @@ export class ThriftClient<C> {
    */
   async [Symbol.asyncDispose](): Promise<void> {
     const ending = Promise.all([...this.#open, this.transport].map((c) => c.end()));
-    await (this.#pool ? this.#pool.drain(ending) : ending);
+    const pools = this.#balancer ? this.#balancer.kits.map((k) => k.pool) : [this.#pool];
+    const draining = pools.filter((p) => p !== undefined).map((p) => p.drain(ending));
+    await (draining.length > 0 ? Promise.all(draining) : ending);
   }
 }
 

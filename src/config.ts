@@ -73,8 +73,25 @@ export type HeadersOption = HeadersInit | ((call: CallInfo) => HeadersInit);
 
 /** The camelCase options of `new ThriftClient(Client, options)`. */
 export interface ThriftClientOptions {
-  /** The endpoint URL: tcp, tcps, unix, unixs, http or https. @default {"tcp://localhost:9090"} */
-  transport?: string | URL | undefined;
+  /**
+   * The endpoint URL (tcp, tcps, unix, unixs, http or https), or a list of them to balance over
+   * (all sockets, or all http(s)). @default {"tcp://localhost:9090"}
+   */
+  transport?: string | URL | readonly (string | URL)[] | undefined;
+  /**
+   * Resolve host names and balance over every address: `true`, or `{ refresh, servers }` (ms
+   * between re-resolutions, 30000 by default; resolvers such as `"127.0.0.1:5353"`, the system's
+   * by default). On by default with several URLs. @default {false}
+   */
+  dns?:
+    | boolean
+    | { refresh?: number | undefined; servers?: readonly string[] | undefined }
+    | undefined;
+  /**
+   * Methods that may be sent again after a transport failure (on another endpoint): names, or a
+   * predicate. Calls that never reached a server are retried whatever this says. @default {[]}
+   */
+  idempotent?: readonly string[] | ((method: string) => boolean) | undefined;
   /** `BINARY`, `COMPACT`, `JSON`, `HEADER` or `HEADER_COMPACT`, any case. @default {"BINARY"} */
   protocol?: string | undefined;
   /** TLS options for tcps, unixs and https. */
@@ -167,6 +184,15 @@ export interface Endpoint {
   readonly maxMessageSize: number;
   /** What replies' i64 values become. */
   readonly int64: "Int64" | "bigint";
+  /**
+   * Every URL of the `transport` list, this endpoint's first; with more than one, or with
+   * `dns`, the client balances over them (and over the addresses their host names resolve to).
+   */
+  readonly locations: readonly Location[];
+  /** Host-name resolution for balancing: absent unless asked (`dns`) or several URLs. */
+  readonly dns?: DnsSettings;
+  /** Whether a call of this method may be sent again after a transport failure (`idempotent`). */
+  readonly idempotent?: (method: string) => boolean;
   /** The pool settings; absent when the pool is off. */
   readonly pool?: PoolSettings;
 }
@@ -256,12 +282,26 @@ function tlsFor(tls: Tls, host: string): TlsSettings {
   };
 }
 
-interface Location {
-  label: string;
-  target?: DialTarget;
-  httpUrl?: string;
-  httpTls?: TlsSettings;
-  authorization?: string;
+/** Where one URL of the `transport` list points, decided once. */
+export interface Location {
+  /** The URL without credentials. */
+  readonly label: string;
+  /** Where sockets go; absent for http(s). */
+  readonly target?: DialTarget;
+  /** The POST URL (without credentials) for http(s). */
+  readonly httpUrl?: string;
+  /** TLS for https. */
+  readonly httpTls?: TlsSettings;
+  /** Basic auth from the URL's credentials. */
+  readonly authorization?: string;
+}
+
+/** How host names are resolved for balancing. */
+export interface DnsSettings {
+  /** Milliseconds between re-resolutions. */
+  readonly refresh: number;
+  /** Resolvers (`"127.0.0.1:5353"`); the system's when absent. */
+  readonly servers?: readonly string[];
 }
 
 function parseUrl(text: string): URL {
@@ -384,6 +424,102 @@ function locate(value: unknown, name: string, tls: Tls): Location {
   }
 }
 
+/**
+ * The `transport` value as a list: an array, or a comma-separated `THRIFTCLIENT_TRANSPORT`
+ * (a camelCase string is one URL: an HTTP query may hold commas).
+ */
+function transportList(value: unknown, name: string): unknown[] {
+  if (Array.isArray(value)) {
+    if (value.length === 0) {
+      throw new ConfigError(`Invalid ${name} []: expected at least one URL`);
+    }
+    return value;
+  }
+  if (typeof value === "string" && name.startsWith(PREFIX) && value.includes(",")) {
+    return value.split(",").map((part) => part.trim());
+  }
+  return [value];
+}
+
+/** Several URLs must all be sockets (tcp, tcps, unix, unixs) or all HTTP (http, https). */
+function checkFamily(locations: readonly Location[], name: string): void {
+  const http = locations.filter((l) => l.httpUrl !== undefined).length;
+  if (http > 0 && http < locations.length) {
+    throw new ConfigError(
+      `Invalid ${name}: ${
+        locations.map((l) => `"${l.label}"`).join(", ")
+      } mix HTTP and socket URLs; a list is all sockets or all http(s)`,
+    );
+  }
+}
+
+/** `dns` / `THRIFTCLIENT_DNS_*`: on when given, or when there are several URLs. */
+function readDns(
+  option: unknown,
+  raw: Readonly<Record<string, unknown>>,
+  several: boolean,
+): DnsSettings | undefined {
+  const fields = typeof option === "object" && option !== null
+    ? option as { refresh?: unknown; servers?: unknown }
+    : {};
+  if (typeof option === "object" && option !== null) {
+    checkFields(option, "dns", ["refresh", "servers"]);
+  } else if (option !== undefined && typeof option !== "boolean") {
+    throw new ConfigError(
+      `Invalid dns ${quoted(option)}: expected true, false or { refresh, servers }`,
+    );
+  }
+  const refreshKey = raw[PREFIX + "DNS_REFRESH"];
+  const serversKey = raw[PREFIX + "DNS_SERVERS"];
+  const asked = option === true || typeof option === "object" || refreshKey !== undefined ||
+    serversKey !== undefined;
+  if (option === false || !(asked || several)) return undefined;
+  const refresh = fields.refresh !== undefined
+    ? parseMillis(fields.refresh, "dns.refresh", 30_000)
+    : parseMillis(refreshKey, PREFIX + "DNS_REFRESH", 30_000);
+  const servers = fields.servers !== undefined
+    ? serverList(fields.servers, "dns.servers")
+    : serversKey !== undefined
+    ? serverList(String(serversKey).split(",").map((s) => s.trim()), PREFIX + "DNS_SERVERS")
+    : undefined;
+  return servers ? { refresh, servers } : { refresh };
+}
+
+function serverList(value: unknown, name: string): readonly string[] {
+  const ok = Array.isArray(value) && value.length > 0 &&
+    value.every((s) =>
+      typeof s === "string" && /^(\[[0-9a-fA-F:.]+\]|[0-9.]+|[0-9a-fA-F:]+)(:\d+)?$/.test(s)
+    );
+  if (!ok) {
+    throw new ConfigError(
+      `Invalid ${name} ${quoted(value)}: expected resolver addresses such as ["127.0.0.1:5353"]`,
+    );
+  }
+  return value as string[];
+}
+
+/** `idempotent` / `THRIFTCLIENT_IDEMPOTENT`: method names, or a predicate. */
+function readIdempotent(
+  option: unknown,
+  raw: Readonly<Record<string, unknown>>,
+): ((method: string) => boolean) | undefined {
+  if (typeof option === "function") return (method) => Boolean(option(method));
+  const key = raw[PREFIX + "IDEMPOTENT"];
+  if (option === undefined && key === undefined) return undefined;
+  const names = option !== undefined
+    ? option
+    : String(key).split(",").map((s) => s.trim()).filter(Boolean);
+  if (!Array.isArray(names) || names.some((n) => typeof n !== "string")) {
+    throw new ConfigError(
+      `Invalid idempotent ${
+        quoted(option)
+      }: expected method names or a function (method) => boolean`,
+    );
+  }
+  const set = new Set<string>(names);
+  return (method) => set.has(method);
+}
+
 function readHooks(value: unknown): readonly CallHook[] {
   if (value === undefined) return [];
   if (!Array.isArray(value) || value.some((hook) => typeof hook !== "function")) {
@@ -415,7 +551,11 @@ export function resolveConfig(
   const transport = "transport" in options && options.transport !== undefined
     ? { value: options.transport as unknown, name: "transport" }
     : { value: seed(raw, "TRANSPORT"), name: PREFIX + "TRANSPORT" };
-  const location = locate(transport.value, transport.name, readTls(raw, ssl));
+  const tls = readTls(raw, ssl);
+  const locations = transportList(transport.value, transport.name)
+    .map((value) => locate(value, transport.name, tls));
+  const location = locations[0]!;
+  checkFamily(locations, transport.name);
   const protocol = at(options.protocol, "PROTOCOL", "protocol");
   const zlib = at(options.zlib, "ZLIB", "zlib");
   const framed = at(options.framed, "FRAMED", "framed");
@@ -457,7 +597,14 @@ export function resolveConfig(
     int64: parseInt64(int64.value, int64.name),
     ...(options.headers ? { headers: options.headers } : {}),
     hooks: readHooks(options.hooks),
+    locations,
   };
+  const idempotent = readIdempotent(options.idempotent, raw);
+  if (idempotent) {
+    (endpoint as { idempotent?: (method: string) => boolean }).idempotent = idempotent;
+  }
+  const dns = readDns(options.dns, raw, locations.length > 1);
+  if (dns) (endpoint as { dns?: DnsSettings }).dns = dns;
   const pool = readPool(options.pool, at);
   if (pool) (endpoint as { pool?: PoolSettings }).pool = pool;
   const name = optionalString(service.value, service.name);

@@ -36,6 +36,9 @@ const KNOWN = [
   "POOL_MAX_LIFETIME",
   "POOL_ACQUIRE_TIMEOUT",
   "POOL_PIPELINING",
+  "DNS_REFRESH",
+  "DNS_SERVERS",
+  "IDEMPOTENT",
 ].map((key) => PREFIX + key);
 
 /** Options of `pool: { ... }` (all optional). */
@@ -122,6 +125,8 @@ const OPTIONS = [
   "maxMessageSize",
   "pool",
   "int64",
+  "dns",
+  "idempotent",
 ];
 
 /**

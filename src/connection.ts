@@ -7,7 +7,8 @@
 import { minArgs } from "./_service_class.ts";
 import type { Caller, ConnectionHooks, ConnectionKit, SendOptions } from "./connection_kit.ts";
 import { Deadlines } from "./deadlines.ts";
-import { ClosedError, invalidReply, TimeoutError, TransportError } from "./errors.ts";
+import type { EndpointState } from "./balancer.ts";
+import { ClosedError, ConnectError, invalidReply, TimeoutError, TransportError } from "./errors.ts";
 import { framerFor, type OutgoingMessage, OutputTransport } from "./protocol.ts";
 import { type RawClient, ReplyReader } from "./reply_reader.ts";
 import type { Lease } from "./pool.ts";
@@ -26,6 +27,8 @@ interface Engine {
   readonly owners: Map<number, Connection<unknown>>;
   /** A call timed out or was aborted and may still be answered: never reuse it clean. */
   tainted: boolean;
+  /** With several endpoints: the endpoint's health, told of every reply. */
+  readonly health: EndpointState | undefined;
   output: OutputTransport;
   raw: RawClient;
   deadlines: Deadlines;
@@ -54,7 +57,11 @@ type State = "idle" | "opening" | "open" | "closing" | "closed";
 export class Connection<C> implements Caller {
   /** The generated client, bound to this connection. */
   readonly client: C;
-  readonly #kit: ConnectionKit;
+  /** The client's kit (with several endpoints: its balancer); `#kit` is the endpoint's. */
+  readonly #home: ConnectionKit;
+  #kit: ConnectionKit;
+  /** With several endpoints: the one this connection uses now. */
+  #health: EndpointState | undefined;
   #state: State = "idle";
   #drained: (() => void) | undefined;
   #raw!: RawClient;
@@ -88,6 +95,7 @@ export class Connection<C> implements Caller {
 
   // Made by `ThriftClient` (`connect()`, `autoconnect()`, `transport`) through `newConnection`.
   private constructor(kit: ConnectionKit, hooks: ConnectionHooks = {}) {
+    this.#home = kit;
     this.#kit = kit;
     this.#hooks = hooks;
     this.#timeout = hooks.timeout ?? kit.endpoint.timeout;
@@ -109,6 +117,7 @@ export class Connection<C> implements Caller {
       sender: this as Connection<unknown>,
       owners: new Map(),
       tainted: false,
+      health: this.#health,
       output,
       raw,
       deadlines,
@@ -116,8 +125,10 @@ export class Connection<C> implements Caller {
         this.#kit,
         raw,
         deadlines,
-        (seqid, error, result, headers) =>
-          ownerOf(engine, seqid).#settle(seqid, error, result, headers),
+        (seqid, error, result, headers) => {
+          engine.health?.ok();
+          ownerOf(engine, seqid).#settle(seqid, error, result, headers);
+        },
       ),
     };
     return engine;
@@ -149,6 +160,10 @@ export class Connection<C> implements Caller {
 
   #closedNow(keepTimer = false): void {
     this.#state = "closed";
+    if (this.#health) {
+      this.#home.balancer!.leave(this.#health);
+      this.#health = undefined;
+    }
     if (!keepTimer) this.#deadlines?.stop();
     this.#hooks.closed?.();
   }
@@ -178,11 +193,8 @@ export class Connection<C> implements Caller {
     this.#aborted = undefined;
     this.#inFlight = 0;
     this.#hooks.opened?.();
-    const endpoint = this.#kit.endpoint;
-    this.#leased = Boolean(this.#hooks.pooled && this.#kit.pool && !endpoint.httpUrl);
     this.#lease = undefined;
-    // A leased channel brings its engine (made on its first lease); others get a new one.
-    if (!this.#leased) this.#adopt(this.#newEngine());
+    if (!this.#home.balancer) this.#prepare(this.#home); // else once an endpoint is picked
     // Calls made meanwhile wait on this gate; a close rejects it at once.
     const gate = Object.assign(Promise.withResolvers<void>(), { dial: new AbortController() });
     gate.promise.catch(() => {});
@@ -208,13 +220,44 @@ export class Connection<C> implements Caller {
     return gate.promise;
   }
 
-  #openChannel(cancel: AbortSignal): Promise<Channel> {
+  /** Uses an endpoint's kit; a leased channel brings its engine, others get a new one. */
+  #prepare(kit: ConnectionKit): void {
+    this.#kit = kit;
+    this.#leased = Boolean(this.#hooks.pooled && kit.pool && !kit.endpoint.httpUrl);
+    if (!this.#leased) this.#adopt(this.#newEngine());
+  }
+
+  async #openChannel(cancel: AbortSignal): Promise<Channel> {
     const sink: ReplySink = {
       bytes: (chunk, whole) => this.#receive(chunk, whole),
       reply: (seqid, body, headers) => this.#httpReply(seqid, body, headers),
       callFailed: (seqid, error) => this.#settle(seqid, error),
       closed: (error) => this.#lost(error),
     };
+    const balancer = this.#home.balancer;
+    if (!balancer) return this.#dial(sink, cancel);
+    // A connect that fails never reached a server: another endpoint is tried, each once.
+    const tried = this.#hooks.tried ?? new Set<EndpointState>();
+    for (;;) {
+      const state = await balancer.pick(tried);
+      cancel.throwIfAborted();
+      tried.add(state);
+      balancer.enter(state);
+      this.#health = state;
+      this.#prepare(state.kit);
+      try {
+        return await this.#dial(sink, cancel);
+      } catch (error) {
+        this.#health = undefined;
+        balancer.leave(state);
+        if (!(error instanceof ConnectError) || cancel.aborted) throw error;
+        state.failed();
+        if (tried.size >= balancer.size || !this.#home.budget!.withdraw()) throw error;
+      }
+    }
+  }
+
+  #dial(sink: ReplySink, cancel: AbortSignal): Promise<Channel> {
     return this.#leased ? this.#kit.pool!.acquire(sink, cancel) : this.#kit.open(sink, cancel);
   }
 
@@ -407,6 +450,7 @@ export class Connection<C> implements Caller {
   /** The channel is gone: reject what waits (an open in progress too), forget the channel. */
   #lost(error?: Error): void {
     if (this.#state === "closed" && !this.#channel) return;
+    if (error || this.#inFlight > 0) this.#health?.failed(); // a transport failure
     const channel = this.#channel;
     this.#channel = undefined;
     this.#closedNow(this.#leased);

@@ -4,6 +4,9 @@
  *
  * @module
  */
+import type { Balancer, EndpointState } from "./balancer.ts";
+import type { Retrier } from "./retries.ts";
+import type { RetryBudget } from "./retry_budget.ts";
 import type { ProtocolClass } from "./_thrift.ts";
 import type { Endpoint } from "./config.ts";
 import type { Pool } from "./pool.ts";
@@ -37,12 +40,16 @@ export interface SendOptions extends CallOptions {
    * throws, the call rejects with what it threw.
    */
   readonly onReplyHeaders?: ((headers: ReadonlyMap<string, string>) => void) | undefined;
+  /** With several endpoints: the endpoints this call's attempts used so far. */
+  readonly tried?: Set<EndpointState> | undefined;
 }
 
 /** Something that runs a named client method. */
 export interface Caller {
   /** Runs `method(...args)` on a generated client and returns its promise. */
   call(method: string, args: unknown[], options?: CallOptions): Promise<unknown>;
+  /** Sends a failed call again when it is safe (the client's own callers, not a connection's). */
+  readonly retries?: Retrier | undefined;
 }
 
 /** How a connection is made and what it tells its owner. */
@@ -55,6 +62,11 @@ export interface ConnectionHooks {
   readonly opened?: () => void;
   /** Called each time the connection ends up closed. */
   readonly closed?: () => void;
+  /**
+   * With several endpoints: the endpoints a call already tried (the connection avoids them
+   * while others remain, and adds the one it picks).
+   */
+  readonly tried?: Set<EndpointState> | undefined;
 }
 
 /** The shared, per-endpoint pieces every connection of one ThriftClient uses. */
@@ -71,4 +83,8 @@ export interface ConnectionKit {
   readonly facade: (caller: Caller, options?: CallOptions) => unknown;
   /** The pool that pooled connections lease from, when the pool is on (sockets only). */
   readonly pool?: Pool | undefined;
+  /** With several endpoints: picks each new connection's endpoint (and its kit). */
+  readonly balancer?: Balancer | undefined;
+  /** Bounds the retries of the client's calls and connects. */
+  readonly budget?: RetryBudget | undefined;
 }

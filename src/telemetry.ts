@@ -130,7 +130,6 @@ function serverAttributes(endpoint: string): Attributes {
 
 /** One call's state as its hooks see it. */
 class Call implements HookCall {
-  readonly attempt = 1;
   readonly headers: Headers;
   replyHeaders: Headers | undefined = undefined;
   constructor(
@@ -138,6 +137,7 @@ class Call implements HookCall {
     readonly service: string,
     readonly args: readonly unknown[],
     readonly endpoint: string,
+    readonly attempt: number,
   ) {
     this.headers = new Headers();
   }
@@ -173,11 +173,12 @@ export class CallRunner {
     args: unknown[],
     options: CallOptions | undefined,
     send: Send,
+    attempt = 1,
   ): Promise<unknown> {
     const { hooks, headers, service, endpoint } = this.#settings;
     const tracer = activeTracer();
     const histogram = activeHistogram();
-    const call = new Call(method, service, args, endpoint);
+    const call = new Call(method, service, args, endpoint, attempt);
     try {
       setAll(call.headers, typeof headers === "function" ? headers(call) : headers);
       setAll(call.headers, options?.headers);

@@ -102,4 +102,9 @@ export interface Runtime {
   readonly listen: Listen;
   /** Serves HTTP on 127.0.0.1, for the test server. */
   readonly serveHttp: ServeHttp;
+  /**
+   * Every address of `host` (IPv4 first) from the resolvers in `servers` (`"127.0.0.1:5353"`),
+   * or the system's when undefined; rejects naming the host when there is none.
+   */
+  resolve(host: string, servers: readonly string[] | undefined): Promise<string[]>;
 }
