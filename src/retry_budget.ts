@@ -14,7 +14,7 @@ export class RetryBudget {
   readonly #calls = new Float64Array(SLOTS);
   readonly #retries = new Float64Array(SLOTS);
   #slot = 0;
-  #slotStart = 0;
+  #slotStart = -Infinity;
   readonly #percent: number;
   readonly #perSecond: number;
 
@@ -27,14 +27,19 @@ export class RetryBudget {
     this.#perSecond = perSecond;
   }
 
+  /** Moves to the slot of `now`, forgetting the slots that left the window. */
   #advance(now: number): void {
-    if (this.#slotStart === 0) this.#slotStart = now;
+    if (now - this.#slotStart >= WINDOW_MS) { // a whole window passed (or the first call)
+      this.#calls.fill(0);
+      this.#retries.fill(0);
+      this.#slotStart = now;
+      return;
+    }
     while (now - this.#slotStart >= SLOT_MS) {
       this.#slot = (this.#slot + 1) % SLOTS;
       this.#calls[this.#slot] = 0;
       this.#retries[this.#slot] = 0;
       this.#slotStart += SLOT_MS;
-      if (now - this.#slotStart >= WINDOW_MS) this.#slotStart = now; // idle for a whole window
     }
   }
 

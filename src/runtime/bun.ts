@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { resolveHost } from "./_dns.ts";
 import { isIP } from "node:net";
 import { checkServerIdentity } from "node:tls";
 import type {
@@ -128,4 +129,5 @@ export const bunRuntime: Runtime = {
   fetchWith,
   listen: bunListen,
   serveHttp: bunServeHttp,
+  resolve: resolveHost,
 };

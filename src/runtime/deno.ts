@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { resolveHost } from "./_dns.ts";
 import type {
   ByteStream,
   DialTarget,
@@ -96,4 +97,5 @@ export const denoRuntime: Runtime = {
   fetchWith,
   listen: denoListen,
   serveHttp: denoServeHttp,
+  resolve: resolveHost,
 };

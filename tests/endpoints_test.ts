@@ -1,0 +1,198 @@
+/**
+ * Several endpoints: a `transport` list balanced by power of two choices, a dead endpoint's
+ * connects retried elsewhere and the endpoint ejected after 5 failures, then re-admitted by a
+ * probe; panic when all are down; idempotent calls retried after a transport failure (and only
+ * they); hooks see each attempt; the retry budget. Servers are `serve()` test servers and a
+ * connection-killing proxy, on loopback.
+ *
+ * Runs under `deno test -A tests/endpoints_test.ts` and `bun test tests/endpoints_test.ts`.
+ */
+import assert from "node:assert/strict";
+import { createServer } from "node:net";
+import { describe, it, test } from "node:test";
+import { type CallHook, ConfigError, ConnectError, ThriftClient, TransportError } from "../mod.ts";
+import { RetryBudget } from "../src/retry_budget.ts";
+import { serve, type TestServer } from "../src/testing.ts";
+import { Calculator } from "./helpers/calculator.ts";
+import { startKillingProxy } from "./helpers/proxy.ts";
+
+const T = { timeout: 30_000 };
+
+/** Runs `check` every 50 ms until it says true, for at most `ms`. */
+async function eventually(what: string, check: () => Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    assert.ok(Date.now() < end, `timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** A port nothing listens on (bound, then released). */
+async function deadPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A test server whose `add` answers `a + b + tag` (so the answer tells which one answered). */
+function tagged(tag: number, port = 0): TestServer {
+  return serve(Calculator, { add: (a: number, b: number) => a + b + tag }, { port });
+}
+
+describe("several endpoints", () => {
+  it("spreads calls over every endpoint of the list", T, async () => {
+    await using a = tagged(1000);
+    await using b = tagged(2000);
+    await using c = tagged(3000);
+    const thrift = new ThriftClient(Calculator.Client, {
+      transport: [a.url, b.url, c.url],
+      pool: true,
+    });
+    const answers = await Promise.all(
+      Array.from({ length: 90 }, () => thrift.client.add(1, 2)),
+    );
+    for (const tag of [1000, 2000, 3000]) {
+      assert.ok(answers.filter((n) => n === tag + 3).length >= 5, `tag ${tag}: ${answers}`);
+    }
+    assert.deepEqual(thrift.endpoints!.map((e) => [e.url, e.state]), [
+      [a.url, "healthy"],
+      [b.url, "healthy"],
+      [c.url, "healthy"],
+    ]);
+    await thrift.close();
+  });
+
+  it(
+    "retries a refused connect on another endpoint, ejects after 5, re-admits by a probe",
+    T,
+    async () => {
+      await using live = tagged(0);
+      const port = await deadPort();
+      const dead = `tcp://127.0.0.1:${port}`;
+      const thrift = new ThriftClient(Calculator.Client, { transport: [dead, live.url] });
+      for (let i = 0; i < 40; i++) assert.equal(await thrift.client.add(i, 1), i + 1); // none fails
+      const [down] = thrift.endpoints!;
+      assert.equal(down!.state, "ejected");
+      assert.ok(down!.failures >= 5);
+      assert.ok(down!.ejectedUntil! > Date.now() && down!.ejectedUntil! < Date.now() + 1_300);
+      await using back = tagged(500, port); // the dead one comes back
+      assert.equal(new URL(back.url).port, String(port));
+      await eventually("probed and re-admitted", async () => {
+        await thrift.client.add(0, 0);
+        return thrift.endpoints![0]!.state === "healthy";
+      }, 5_000);
+      assert.equal(thrift.endpoints![0]!.failures, 0);
+      await thrift.close();
+    },
+  );
+
+  it(
+    "when every endpoint is down, calls still try them (panic) and fail with ConnectError",
+    T,
+    async () => {
+      const ports = [await deadPort(), await deadPort()];
+      const thrift = new ThriftClient(Calculator.Client, {
+        transport: ports.map((p) => `tcp://127.0.0.1:${p}`),
+      });
+      for (let i = 0; i < 6; i++) await assert.rejects(thrift.client.add(1, 1), ConnectError);
+      assert.ok(thrift.endpoints!.every((e) => e.state === "ejected"));
+      await using back = tagged(7, ports[1]);
+      assert.equal(new URL(back.url).port, String(ports[1]));
+      await eventually("a panic pick reaches the one that came back", async () => {
+        return await thrift.client.add(1, 1).then((n) => n === 9, () => false);
+      }, 5_000);
+      await thrift.close();
+    },
+  );
+
+  it(
+    "retries an idempotent call after a transport failure, on another endpoint; hooks see each attempt",
+    T,
+    async () => {
+      await using a = tagged(100);
+      await using b = tagged(200);
+      await using killer = await startKillingProxy(Number(new URL(a.url).port));
+      killer.killEvery(1); // every request through it dies before its reply
+      const attempts: number[] = [];
+      const hook: CallHook = (call, next) => (attempts.push(call.attempt), next());
+      const safe = new ThriftClient(Calculator.Client, {
+        transport: [killer.url, b.url],
+        idempotent: ["add"],
+        hooks: [hook],
+      });
+      for (let i = 0; i < 10; i++) assert.equal(await safe.client.add(i, 0), i + 200);
+      assert.ok(attempts.includes(2), `attempts ${attempts}`);
+      assert.ok(attempts.every((n) => n === 1 || n === 2));
+      const unsafe = new ThriftClient(Calculator.Client, { transport: [killer.url, b.url] });
+      let failed = 0;
+      for (let i = 0; i < 10; i++) {
+        await unsafe.client.add(i, 0).catch((error) => {
+          assert.ok(error instanceof TransportError, String(error));
+          failed++;
+        });
+      }
+      assert.ok(failed > 0, "a non-idempotent call is never sent twice");
+      await safe.close();
+      await unsafe.close();
+    },
+  );
+
+  it(
+    "one endpoint with idempotent: a connection closed before any reply byte is retried",
+    T,
+    async () => {
+      await using server = tagged(0);
+      await using proxy = await startKillingProxy(Number(new URL(server.url).port));
+      const thrift = new ThriftClient(Calculator.Client, {
+        transport: proxy.url,
+        pool: true,
+        idempotent: ["add"],
+      });
+      assert.equal(await thrift.client.add(1, 1), 2);
+      proxy.killEvery(2); // every second request dies before its reply
+      assert.equal(await thrift.client.add(2, 2), 4);
+      assert.equal(await thrift.client.add(3, 3), 6); // killed, then sent again on a new connection
+      assert.equal(proxy.killed(), 1);
+      await thrift.close();
+    },
+  );
+
+  it("reads lists from THRIFTCLIENT_TRANSPORT, and refuses mixed families", () => {
+    const thrift = new ThriftClient(Calculator.Client, {
+      THRIFTCLIENT_TRANSPORT: "tcp://127.0.0.1:1, tcp://127.0.0.1:2",
+      THRIFTCLIENT_IDEMPOTENT: "add,echoString",
+    });
+    assert.deepEqual(thrift.endpoints!.map((e) => e.url), [
+      "tcp://127.0.0.1:1",
+      "tcp://127.0.0.1:2",
+    ]);
+    assert.throws(
+      () => new ThriftClient(Calculator.Client, { transport: ["tcp://a", "http://b/"] }),
+      (e: unknown) => e instanceof ConfigError && /mix HTTP and socket URLs/.test(e.message),
+    );
+    assert.throws(
+      () => new ThriftClient(Calculator.Client, { transport: [] }),
+      (e: unknown) => e instanceof ConfigError && /at least one URL/.test(e.message),
+    );
+    assert.equal(
+      new ThriftClient(Calculator.Client, { transport: "tcp://127.0.0.1:1" }).endpoints,
+      undefined,
+    );
+  });
+});
+
+test("the retry budget: 20 % of calls plus 10 a second over 10 s", () => {
+  const budget = new RetryBudget();
+  let now = 1_000;
+  for (let i = 0; i < 100; i++) budget.deposit(now);
+  let granted = 0;
+  while (budget.withdraw(now)) granted++;
+  assert.equal(granted, 100 * 0.2 + 10 * 10);
+  now += 11_000; // a whole window later: the old calls and retries are forgotten
+  budget.deposit(now);
+  granted = 0;
+  while (budget.withdraw(now)) granted++;
+  assert.equal(granted, Math.floor(0.2 + 100));
+});
