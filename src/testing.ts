@@ -40,6 +40,11 @@ export interface ServeOptions {
   protocol?: string;
   /** 4-byte length-prefixed frames (`TFramedTransport`); tcp and unix only. @default {false} */
   framed?: boolean;
+  /**
+   * The loopback address a tcp server listens on (`127.0.0.2`: any of 127.0.0.0/8, to stand
+   * for several hosts on one machine). @default {"127.0.0.1"}
+   */
+  host?: string;
   /** The port of a tcp or http server; 0 picks a free one. @default {0} */
   port?: number;
   /**
@@ -77,10 +82,15 @@ function check(options: ServeOptions): { transport: Transport; protocol: WirePro
     );
   }
   const misplaced = transport === "unix"
-    ? ["port"]
+    ? ["port", "host"]
     : transport === "http"
-    ? ["path", "framed"]
+    ? ["path", "framed", "host"]
     : ["path"];
+  if (options.host !== undefined && !/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(options.host)) {
+    throw new ConfigError(
+      `Invalid host "${options.host}" for serve(): expected a loopback address such as 127.0.0.2`,
+    );
+  }
   for (const name of misplaced) {
     if (options[name as keyof ServeOptions] !== undefined) {
       throw new ConfigError(`Invalid option "${name}" for serve() over ${transport}`);
@@ -106,7 +116,9 @@ function listenSocket(
     streams.add(stream);
     return socketSession(stream, { ...session, label: url }, () => streams.delete(stream));
   });
-  url = target.kind === "unix" ? `unix:${target.path}` : `tcp://127.0.0.1:${listening.port}`;
+  url = target.kind === "unix"
+    ? `unix:${target.path}`
+    : `tcp://${target.host ?? "127.0.0.1"}:${listening.port}`;
   return { listening, url };
 }
 
@@ -164,7 +176,7 @@ export function serve<H extends object>(
     );
     server = { listening, url: `http://127.0.0.1:${listening.port}/` };
   } else if (transport === "tcp") {
-    const target = { kind: "tcp" as const, port: options.port ?? 0 };
+    const target = { kind: "tcp" as const, port: options.port ?? 0, host: options.host };
     server = listenSocket(target, streams, { dispatcher, protocol, framed });
   } else {
     if (options.path === undefined) directory = mkdtempSync(join(tmpdir(), "thrift-serve-"));

@@ -326,6 +326,8 @@ describe("serve()", () => {
       [{ transport: "http", framed: true }, /"framed" for serve\(\) over http/],
       [{ transport: "tcp", path: "/tmp/x.sock" }, /"path" for serve\(\) over tcp/],
       [{ transport: "unix", port: 9090 }, /"port" for serve\(\) over unix/],
+      [{ host: "10.0.0.1" }, /Invalid host "10.0.0.1" for serve\(\): expected a loopback address/],
+      [{ transport: "http", host: "127.0.0.2" }, /"host" for serve\(\) over http/],
     ];
     for (const [options, message] of bad) {
       assert.throws(() => serve(Calculator, {}, options), (error: unknown) => {
@@ -334,6 +336,16 @@ describe("serve()", () => {
         return true;
       });
     }
+  });
+
+  it("listens on another loopback address with host", T, async () => {
+    await using server = serve(Calculator, { add: (a: number, b: number) => a + b }, {
+      host: "127.0.0.3",
+    });
+    assert.match(server.url, /^tcp:\/\/127\.0\.0\.3:\d+$/);
+    const thrift = new ThriftClient(Calculator.Client, { transport: server.url });
+    assert.equal(await thrift.client.add(2, 3), 5);
+    await thrift.close();
   });
 
   it("throws naming the address when the port is taken", T, async () => {

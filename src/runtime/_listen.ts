@@ -14,7 +14,12 @@ export const LOOPBACK = "127.0.0.1";
 export function listenerName(target: ListenTarget, port: number): DialTarget {
   return target.kind === "unix"
     ? { kind: "unix", path: target.path, label: `unix:${target.path}` }
-    : { kind: "tcp", host: LOOPBACK, port, label: `tcp://${LOOPBACK}:${port}` };
+    : {
+      kind: "tcp",
+      host: target.host ?? LOOPBACK,
+      port,
+      label: `tcp://${target.host ?? LOOPBACK}:${port}`,
+    };
 }
 
 /**

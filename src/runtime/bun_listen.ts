@@ -23,7 +23,7 @@ function listenOn(target: ListenTarget, socket: BunListenOptions["socket"]): Bun
   try {
     return target.kind === "unix"
       ? bunSocketListen({ unix: target.path, socket })
-      : bunSocketListen({ hostname: LOOPBACK, port: target.port, socket });
+      : bunSocketListen({ hostname: target.host ?? LOOPBACK, port: target.port, socket });
   } catch (error) {
     throw listenError(listenerName(target, target.kind === "tcp" ? target.port : 0).label, error);
   }

@@ -13,7 +13,7 @@ function listenOn(target: ListenTarget): Deno.Listener {
   try {
     return target.kind === "unix"
       ? Deno.listen({ transport: "unix", path: target.path })
-      : Deno.listen({ hostname: LOOPBACK, port: target.port });
+      : Deno.listen({ hostname: target.host ?? LOOPBACK, port: target.port });
   } catch (error) {
     throw listenError(listenerName(target, target.kind === "tcp" ? target.port : 0).label, error);
   }

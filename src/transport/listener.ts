@@ -7,9 +7,12 @@
  */
 import type { ByteStream, StreamHandlers } from "./byte_stream.ts";
 
-/** Where a socket listener listens: a TCP port on 127.0.0.1 (0: any free port), or a unix socket path. */
+/**
+ * Where a socket listener listens: a TCP port (0: any free port) on a loopback address
+ * (127.0.0.1 unless `host` says which), or a unix socket path.
+ */
 export type ListenTarget =
-  | { readonly kind: "tcp"; readonly port: number }
+  | { readonly kind: "tcp"; readonly port: number; readonly host?: string | undefined }
   | { readonly kind: "unix"; readonly path: string };
 
 /**
