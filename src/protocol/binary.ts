@@ -1,7 +1,7 @@
 /**
  * `TBinaryProtocol`, strict: versioned message headers (`0x80010000 | type`) on write and on
  * read. One class for both sides: the generated client writes with it into an
- * {@link WriteBuffer} and reads replies with it from a `ReadBuffer`.
+ * `WriteBuffer` and reads replies with it from a `ReadBuffer`.
  *
  * @module
  */
@@ -9,7 +9,6 @@ import { ProtocolError } from "../errors.ts";
 import type { MessageHeader } from "../_thrift.ts";
 import { checkSize, skipValue, T } from "./_values.ts";
 import { ProtocolBase } from "./_base.ts";
-import { WriteBuffer } from "../transport/write_buffer.ts";
 
 const VERSION_1 = 0x80010000 | 0;
 const NO_FIELD = { fname: null, ftype: T.STOP, fid: 0 };

@@ -1,7 +1,7 @@
 /**
  * `TCompactProtocol`: varints, zigzag integers, field-id deltas, bools folded into field
  * headers. One class for both sides: the generated client writes with it into a
- * {@link WriteBuffer} and reads replies with it from a `ReadBuffer`.
+ * `WriteBuffer` and reads replies with it from a `ReadBuffer`.
  *
  * @module
  */
@@ -9,7 +9,6 @@ import { ProtocolError } from "../errors.ts";
 import type { MessageHeader } from "../_thrift.ts";
 import { checkSize, skipValue, T } from "./_values.ts";
 import { ProtocolBase } from "./_base.ts";
-import { WriteBuffer } from "../transport/write_buffer.ts";
 
 const PROTOCOL_ID = 0x82;
 const VERSION = 1;

@@ -13,7 +13,7 @@ import { JSONReader, JSONWriter } from "./_json_syntax.ts";
 import { decodeBase64, decodeUuid } from "./_json_text.ts";
 import { checkSize, type Int64Maker, makeBigint, skipValue, splitI64, T } from "./_values.ts";
 import { ProtocolBase } from "./_base.ts";
-import { WriteBuffer } from "../transport/write_buffer.ts";
+import type { WriteBuffer } from "../transport/write_buffer.ts";
 
 const VERSION = 1;
 const NO_FIELD = { fname: null, ftype: T.STOP, fid: 0 };
