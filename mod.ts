@@ -24,9 +24,16 @@
 export { ThriftClient } from "./src/client.ts";
 export { Connection } from "./src/connection.ts";
 export { jsonReplacer } from "./src/json_replacer.ts";
-export type { Caller, CallOptions, SendOptions, ServiceClientClass } from "./src/connection_kit.ts";
+export type {
+  Caller,
+  CallOptions,
+  CallRetries,
+  SendOptions,
+  ServiceClientClass,
+} from "./src/connection_kit.ts";
 export type { InfoHeaders } from "./src/protocol/header.ts";
 export type { PoolStats } from "./src/pool.ts";
+export type { EndpointStats } from "./src/balancer.ts";
 export type { CallHook, HookCall } from "./src/telemetry.ts";
 export type {
   CallInfo,

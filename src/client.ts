@@ -277,7 +277,8 @@ export class ThriftClient<C> {
         ),
       );
     }
-    const connection = this.#newConnection(undefined, undefined, options?.tried);
+    const tried = options?.tried as Set<EndpointState> | undefined;
+    const connection = this.#newConnection(undefined, undefined, tried);
     const result = connection.call(method, args, options);
     result.then(() => connection.end(), () => connection.end());
     return result;

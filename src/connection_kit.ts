@@ -5,7 +5,6 @@
  * @module
  */
 import type { Balancer, EndpointState } from "./balancer.ts";
-import type { Retrier } from "./retries.ts";
 import type { RetryBudget } from "./retry_budget.ts";
 import type { ProtocolClass } from "./_thrift.ts";
 import type { Endpoint } from "./config.ts";
@@ -40,8 +39,11 @@ export interface SendOptions extends CallOptions {
    * throws, the call rejects with what it threw.
    */
   readonly onReplyHeaders?: ((headers: ReadonlyMap<string, string>) => void) | undefined;
-  /** With several endpoints: the endpoints this call's attempts used so far. */
-  readonly tried?: Set<EndpointState> | undefined;
+  /**
+   * With several endpoints: the endpoints this call's attempts used so far (filled by the
+   * client's retries; a new connection avoids them while others remain).
+   */
+  readonly tried?: Set<unknown> | undefined;
 }
 
 /** Something that runs a named client method. */
@@ -49,7 +51,26 @@ export interface Caller {
   /** Runs `method(...args)` on a generated client and returns its promise. */
   call(method: string, args: unknown[], options?: CallOptions): Promise<unknown>;
   /** Sends a failed call again when it is safe (the client's own callers, not a connection's). */
-  readonly retries?: Retrier | undefined;
+  readonly retries?: CallRetries | undefined;
+}
+
+/** Runs a call's attempts: again after a failure when it is safe. */
+export interface CallRetries {
+  /**
+   * Runs `attempt` (1, 2, ...) until it succeeds or its failure may not be retried.
+   *
+   * @param method The method called.
+   * @param oneway A oneway method (never sent twice).
+   * @param options The call's options.
+   * @param attempt One attempt, with its number and options.
+   * @returns What the successful attempt resolved with.
+   */
+  run(
+    method: string,
+    oneway: boolean,
+    options: CallOptions | undefined,
+    attempt: (n: number, options: SendOptions | undefined) => Promise<unknown>,
+  ): Promise<unknown>;
 }
 
 /** How a connection is made and what it tells its owner. */

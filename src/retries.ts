@@ -7,8 +7,7 @@
  *
  * @module
  */
-import type { CallOptions, SendOptions } from "./connection_kit.ts";
-import type { EndpointState } from "./balancer.ts";
+import type { CallOptions, CallRetries, SendOptions } from "./connection_kit.ts";
 import { TransportError } from "./errors.ts";
 import type { RetryBudget } from "./retry_budget.ts";
 
@@ -16,7 +15,7 @@ import type { RetryBudget } from "./retry_budget.ts";
 export type Attempt = (attempt: number, options: SendOptions | undefined) => Promise<unknown>;
 
 /** Decides and runs the retries of one client's calls. */
-export class Retrier {
+export class Retrier implements CallRetries {
   readonly #budget: RetryBudget;
   readonly #idempotent: (method: string) => boolean;
   readonly #attempts: () => number;
@@ -49,7 +48,7 @@ export class Retrier {
   ): Promise<unknown> {
     this.#budget.deposit();
     const deadline = performance.now() + (options?.timeout ?? this.#timeout);
-    const tried = new Set<EndpointState>();
+    const tried = new Set<unknown>();
     for (let n = 1;; n++) {
       const remaining = Math.ceil(deadline - performance.now());
       const sent: SendOptions = n === 1
