@@ -180,6 +180,22 @@ describe("several endpoints", () => {
       new ThriftClient(Calculator.Client, { transport: "tcp://127.0.0.1:1" }).endpoints,
       undefined,
     );
+    const rejects = (options: object, message: RegExp) =>
+      assert.throws(
+        () => new ThriftClient(Calculator.Client, options as never),
+        (e: unknown) => e instanceof ConfigError && message.test(e.message),
+      );
+    rejects({ dns: { servers: ["not an address"] } }, /Invalid dns.servers/);
+    rejects({ dns: { refresh: -5 } }, /Invalid dns.refresh -5/);
+    rejects({ dns: "yes" }, /Invalid dns "yes"/);
+    rejects({ dns: { refesh: 5 } }, /Unknown option "dns.refesh"/);
+    rejects({ idempotent: "add" }, /Invalid idempotent "add"/);
+    rejects({ THRIFTCLIENT_DNS_REFRESH: "soon" }, /THRIFTCLIENT_DNS_REFRESH "soon"/);
+    const resolving = new ThriftClient(Calculator.Client, {
+      THRIFTCLIENT_TRANSPORT: "tcp://127.0.0.1:1",
+      THRIFTCLIENT_DNS_SERVERS: "127.0.0.1:5353, [::1]:53",
+    });
+    assert.deepEqual(resolving.endpoints!.map((e) => e.url), ["tcp://127.0.0.1:1"]);
   });
 });
 
