@@ -3,8 +3,9 @@
  * the records a test sets (an `--addn-hosts` file in a temp dir; no /etc/hosts, no
  * /etc/resolv.conf, no upstream). Names it does not know get NXDOMAIN (or REFUSED, when asked).
  *
- * dnsmasq runs under a small `sh` watchdog that kills it when its stdin closes, so it dies
- * with the test process even when that one crashes or exits without disposing of it.
+ * dnsmasq runs under a small `sh` watchdog that kills it (and removes the temp dir) when its
+ * stdin closes, so it dies with the test process even when that one crashes or exits without
+ * disposing of it.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createSocket } from "node:dgram";
@@ -19,16 +20,19 @@ const KILL_GRACE_MS = 2_000;
 const STDERR_LIMIT = 8_192;
 
 /**
- * Runs `"$@"` (dnsmasq) and prints its pid; kills it once stdin (kept as fd 3: a background
- * job's stdin is /dev/null) reaches its end. Only this shell reaps dnsmasq, so its pid stays
- * valid for `kill` while the reader can still use it.
+ * `sh -c WATCHDOG sh DIR dnsmasq ARGS...`: runs dnsmasq and prints its pid; once stdin (kept
+ * as fd 3: a background job's stdin is /dev/null) reaches its end, removes DIR and kills it.
+ * Only this shell reaps dnsmasq, so its pid stays valid for `kill` while the reader can use
+ * it; when dnsmasq exits by itself (a port clash) DIR stays, for the next attempt.
  */
 const WATCHDOG = `
+dir=$1
+shift
 exec 3<&0 </dev/null
 "$@" &
 child=$!
 echo "PID $child"
-(cat <&3; kill "$child") >/dev/null 2>&1 &
+(cat <&3; rm -rf "$dir"; kill "$child") >/dev/null 2>&1 &
 reader=$!
 exec 3<&-
 wait "$child"
@@ -123,7 +127,7 @@ export async function startDnsmasq(options: DnsmasqOptions = {}): Promise<Dnsmas
   try {
     for (let attempt = 1;; attempt++) {
       const port = await freePort();
-      const started = await launch(command, dnsmasqArgs(port, hostsFile, options), port);
+      const started = await launch(command, dnsmasqArgs(port, hostsFile, options), port, dir);
       if (started.ok) return running(started, port, records, writeHosts, dir);
       if (attempt >= 5 || !/address already in use/i.test(started.stderr)) {
         throw new Error(`dnsmasq did not start: ${started.why}\n--- stderr ---\n${started.stderr}`);
@@ -162,8 +166,13 @@ type Launch =
   | { ok: false; why: string; stderr: string };
 
 /** Spawns dnsmasq under the watchdog; ready once it answers a query on `port`. */
-async function launch(command: string, args: string[], port: number): Promise<Launch> {
-  const child = spawn("sh", ["-c", WATCHDOG, "sh", command, ...args], {
+async function launch(
+  command: string,
+  args: string[],
+  port: number,
+  dir: string,
+): Promise<Launch> {
+  const child = spawn("sh", ["-c", WATCHDOG, "sh", dir, command, ...args], {
     stdio: ["pipe", "pipe", "pipe"],
   });
   let stderr = "";
