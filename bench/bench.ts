@@ -1,7 +1,10 @@
 /**
  * The side-by-side benchmark: builds and starts bench/server.cpp once, starts one child
  * (bench/child.js) per runtime x client, and measures every workload in short rounds,
- * round-robin over the columns, so machine noise hits all columns alike. Prints the tables
+ * round-robin over the columns, so machine noise hits all columns alike. Per-call rows have two
+ * raw floors (node:net and Deno.connect / Bun.connect); the HTTP table (HTTP_DESIGNS) puts the
+ * library's ways of calling from a Deno.serve / Bun.serve handler beside raw pooled and raw
+ * shared floors and npm `thrift`, all in the same wrk rounds. Prints the tables
  * and writes JSON (bench/results/latest.json; quick.json with --quick), then the verdict on the
  * performance targets (targets() below: ratios within the run, per runtime). The observability
  * table sets the library before hooks and telemetry (BASELINE_COMMIT, extracted with git
