@@ -290,11 +290,13 @@ export class Pool {
       memo: entry.memo,
       send: (bytes, message, timeout) => {
         if (done || entry.dead) return;
+        // Shared with calls in flight: the message may go out with the others of this turn.
+        const defer = entry.sinks.size > 1 && entry.inFlight > 0;
         if (!message.oneway) {
           mine++;
           entry.inFlight++;
         }
-        entry.channel.send(bytes, message, timeout);
+        entry.channel.send(bytes, message, timeout, defer);
       },
       settled: () => {
         if (done || mine === 0) return;

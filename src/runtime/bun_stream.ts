@@ -59,11 +59,16 @@ export function bunStream(socket: BunSocket, handlers: StreamHandlers): BunStrea
     if (written < chunk.length) pending.push(chunk.slice(written)); // `batch` is reused
   };
   const stream: ByteStream = {
-    write(bytes: Uint8Array): void {
+    write(bytes: Uint8Array, defer?: boolean): void {
       if (closed || ending || bytes.length === 0) return;
       if (pending.length > 0) return void pending.push(bytes.slice());
       if (batching) return batch.put(bytes);
-      batching = true; // the first write of a tick goes out at once, the rest together
+      batching = true;
+      if (defer) { // with the rest of this turn's writes
+        batch.put(bytes);
+        return void setTimeout(writeBatch, 0);
+      }
+      // the first write of a tick goes out at once, the rest together
       queueMicrotask(writeBatch);
       const written = Math.max(socket.write(bytes), 0);
       if (written < bytes.length) pending.push(bytes.slice(written));

@@ -30,12 +30,21 @@ export function denoStream(
   let next = new WriteBuffer();
   let sending = new WriteBuffer();
   let writing = false;
+  let deferred: ReturnType<typeof setTimeout> | undefined; // a deferred write's flush
   let written: Promise<void> = Promise.resolve();
+  const startWriting = (): void => {
+    clearTimeout(deferred);
+    deferred = undefined;
+    if (writing || next.pos === 0 || closed) return;
+    writing = true;
+    written = pump();
+  };
   const { promise: gone, resolve: markGone } = Promise.withResolvers<void>();
   const finish = (error?: Error): void => {
     if (closed) return;
     closed = true;
     next.pos = 0;
+    clearTimeout(deferred);
     safeClose(conn);
     handlers.onClose(error);
     markGone();
@@ -75,6 +84,7 @@ export function denoStream(
     }
   };
   const drainThenClose = async (): Promise<void> => {
+    startWriting(); // a deferred write goes out before the FIN
     await written;
     if (closed) return;
     try {
@@ -84,13 +94,12 @@ export function denoStream(
   };
   void readLoop();
   return {
-    write(bytes: Uint8Array): void {
+    write(bytes: Uint8Array, defer?: boolean): void {
       if (closed || ending || bytes.length === 0) return;
       next.put(bytes); // the caller may reuse its buffer: copy
-      if (!writing) {
-        writing = true;
-        written = pump();
-      }
+      if (writing || deferred !== undefined) return; // goes out with what is queued
+      if (defer) deferred = setTimeout(startWriting, 0); // with the rest of this turn's writes
+      else startWriting();
     },
     close(): void {
       finish();

@@ -48,8 +48,12 @@ export interface StreamHandlers {
 
 /** An open byte stream. */
 export interface ByteStream {
-  /** Queues bytes to send, in order; I/O failures arrive at `onClose`, never here. */
-  write(bytes: Uint8Array): void;
+  /**
+   * Queues bytes to send, in order; I/O failures arrive at `onClose`, never here. With
+   * `defer`, they may wait for the end of this event-loop turn to go out in one write with the
+   * others written meanwhile (a connection shared by several scopes with calls in flight).
+   */
+  write(bytes: Uint8Array, defer?: boolean): void;
   /** Closes at once, dropping unsent bytes; idempotent; `onClose` runs (without error) if it has not run yet. */
   close(): void;
   /**

@@ -46,7 +46,7 @@ export interface Channel {
    * Sends one serialized (and, when framed, length-prefixed) message whose reply is due
    * within `timeout` ms (a channel that holds resources per call releases them by then).
    */
-  send(bytes: Uint8Array, message: OutgoingMessage, timeout: number): void;
+  send(bytes: Uint8Array, message: OutgoingMessage, timeout: number, defer?: boolean): void;
   /** Sends what is queued, then closes; never rejects. */
   end(): Promise<void>;
   /** Closes at once. */

@@ -82,7 +82,8 @@ export async function openSocketChannel(
   }
   const opened = stream;
   return {
-    send: (bytes) => zlib ? zlib.send(bytes) : opened.write(bytes),
+    send: (bytes, _message, _timeout, defer) =>
+      zlib ? zlib.send(bytes) : opened.write(bytes, defer),
     end: async () => {
       if (zlib) await zlib.flushed();
       await opened.end();
