@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { resolveHost } from "./_dns.ts";
 import { isIP } from "node:net";
 import { checkServerIdentity } from "node:tls";
 import type {
@@ -26,6 +25,7 @@ import {
   bunTls,
   peerProblem,
 } from "./bun_api.ts";
+import { bunResolve } from "./bun_dns.ts";
 import { bunListen, bunServeHttp } from "./bun_listen.ts";
 import { type BunStream, bunStream } from "./bun_stream.ts";
 
@@ -127,7 +127,7 @@ export const bunRuntime: Runtime = {
   name: "bun",
   dial,
   fetchWith,
+  resolve: bunResolve,
   listen: bunListen,
   serveHttp: bunServeHttp,
-  resolve: resolveHost,
 };

@@ -8,7 +8,6 @@
  *
  * @module
  */
-import { resolveHost } from "./_dns.ts";
 import type {
   ByteStream,
   DialTarget,
@@ -18,6 +17,7 @@ import type {
   TlsSettings,
 } from "../transport/byte_stream.ts";
 import { bareHost, connectError } from "./_errors.ts";
+import { denoResolve } from "./deno_dns.ts";
 import { denoListen, denoServeHttp } from "./deno_listen.ts";
 import { nodeFetch } from "./deno_node_https.ts";
 import { dialNodeTls } from "./deno_node_tls.ts";
@@ -95,7 +95,7 @@ export const denoRuntime: Runtime = {
   name: "deno",
   dial,
   fetchWith,
+  resolve: denoResolve,
   listen: denoListen,
   serveHttp: denoServeHttp,
-  resolve: resolveHost,
 };

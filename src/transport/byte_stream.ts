@@ -90,6 +90,17 @@ export type FetchLike = (
   limits?: FetchLimits,
 ) => Promise<Response>;
 
+/**
+ * Every IPv4 and IPv6 address of `host` (A and AAAA records), IPv4 first, each family in
+ * ascending order, without duplicates. `servers` are the DNS servers to ask, in order
+ * (`"127.0.0.1:5353"`, `"[::1]:53"`, or a bare IP meaning port 53); `undefined` means the
+ * system's resolver (`/etc/hosts` included, as when dialing by name). An IP literal
+ * resolves to itself. Never resolves to an empty list: rejects with an `Error` naming the
+ * host and the resolver and saying what happened (no such host, timed out, refused); each
+ * server gets a bounded time (2 s), so a server that never answers cannot hang the call.
+ */
+export type Resolve = (host: string, servers: readonly string[] | undefined) => Promise<string[]>;
+
 /** What each runtime adapter provides. */
 export interface Runtime {
   /** `"deno"` or `"bun"`. */
@@ -98,13 +109,10 @@ export interface Runtime {
   readonly dial: Dialer;
   /** Returns a fetch that applies these TLS settings to https URLs (plain fetch when none). */
   fetchWith(tls: TlsSettings | undefined): FetchLike;
+  /** Resolves a host name to its addresses, with the system's or the given DNS servers. */
+  readonly resolve: Resolve;
   /** Listens for tcp (on 127.0.0.1) or unix socket connections, for the test server. */
   readonly listen: Listen;
   /** Serves HTTP on 127.0.0.1, for the test server. */
   readonly serveHttp: ServeHttp;
-  /**
-   * Every address of `host` (IPv4 first) from the resolvers in `servers` (`"127.0.0.1:5353"`),
-   * or the system's when undefined; rejects naming the host when there is none.
-   */
-  resolve(host: string, servers: readonly string[] | undefined): Promise<string[]>;
 }
