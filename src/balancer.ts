@@ -78,11 +78,15 @@ export class EndpointState {
     }
   }
 
-  /** A connect or transport failure: the 5th in a row ejects it, a failed probe again. */
+  /**
+   * A connect or transport failure: the 5th in a row ejects it, a failed probe again. Failures
+   * of connections opened before an ejection (a crash fails them all at once) do not eject it
+   * again: each ejection would double the backoff.
+   */
   failed(): void {
     this.failures++;
     this.#onFailure();
-    if (this.state === "draining") return;
+    if (this.state === "draining" || this.state === "ejected") return;
     if (this.state === "probing" || this.failures >= EJECT_AFTER) this.#eject();
   }
 

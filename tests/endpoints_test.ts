@@ -15,6 +15,7 @@ import { RetryBudget } from "../src/retry_budget.ts";
 import { serve, type TestServer } from "../src/testing.ts";
 import { Calculator } from "./helpers/calculator.ts";
 import { startKillingProxy } from "./helpers/proxy.ts";
+import { until } from "./helpers/within.ts";
 
 const T = { timeout: 30_000 };
 
@@ -85,6 +86,34 @@ describe("several endpoints", () => {
       }, 5_000);
       assert.equal(thrift.endpoints![0]!.failures, 0);
       await thrift.close();
+    },
+  );
+
+  it(
+    "a crash failing many connections at once ejects the endpoint once (a 1 s backoff, not doubled per failure)",
+    T,
+    async () => {
+      const sleeper = {
+        sleep: (ms: number | null) => new Promise<number>((r) => setTimeout(() => r(0), ms ?? 0)),
+      };
+      await using a = serve(Calculator, sleeper);
+      await using b = serve(Calculator, sleeper);
+      await using proxy = await startKillingProxy(Number(new URL(a.url).port));
+      const thrift = new ThriftClient(Calculator.Client, { transport: [proxy.url, b.url] });
+      const calls: Promise<unknown>[] = [];
+      for (let i = 1; i <= 20; i++) { // one by one: each pick sees the load of those before
+        calls.push(thrift.client.sleep(5_000).catch((error: unknown) => error));
+        await until("the call reached a server", () => a.calls.length + b.calls.length === i);
+      }
+      assert.equal(a.calls.length, 10);
+      proxy.killAll(); // 10 connections with a call in flight fail together
+      await until("10 failures seen", () => thrift.endpoints![0]!.failures === 10);
+      const [down] = thrift.endpoints!;
+      assert.equal(down!.state, "ejected");
+      const backoff = down!.ejectedUntil! - Date.now();
+      assert.ok(backoff <= 1_200, `ejected for ${backoff} ms`);
+      await thrift.close();
+      await Promise.all(calls);
     },
   );
 
