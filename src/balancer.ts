@@ -192,9 +192,14 @@ export class Balancer {
     state.active++;
   }
 
-  /** A connection stopped using the endpoint; a draining one closes once unused. */
+  /**
+   * A connection stopped using the endpoint; a draining one closes once unused. A probe that
+   * ended without a verdict (no reply, no failure: its call timed out, or it made none) leaves
+   * the endpoint ejected with its backoff over, so the next pick probes it again.
+   */
   leave(state: EndpointState): void {
     state.active--;
+    if (state.state === "probing" && state.active === 0) state.state = "ejected";
     if (state.state === "draining" && state.active === 0) this.#retire(state);
   }
 

@@ -249,9 +249,10 @@ export class Connection<C> implements Caller {
         return await this.#dial(sink, cancel);
       } catch (error) {
         this.#health = undefined;
+        const refused = error instanceof ConnectError && !cancel.aborted;
+        if (refused) state.failed(); // before leaving it: a failed probe is a verdict
         balancer.leave(state);
-        if (!(error instanceof ConnectError) || cancel.aborted) throw error;
-        state.failed();
+        if (!refused) throw error;
         if (tried.size >= balancer.size || !this.#home.budget!.withdraw()) throw error;
       }
     }

@@ -118,6 +118,37 @@ describe("several endpoints", () => {
   );
 
   it(
+    "a probe that ends without a verdict (its call timed out) lets the endpoint be probed again",
+    T,
+    async () => {
+      await using live = tagged(0);
+      const port = await deadPort();
+      const thrift = new ThriftClient(Calculator.Client, {
+        transport: [`tcp://127.0.0.1:${port}`, live.url],
+      });
+      for (let i = 0; i < 40; i++) await thrift.client.add(1, 1); // ejects the dead one
+      assert.equal(thrift.endpoints![0]!.state, "ejected");
+      let delay = 1_000;
+      await using back = serve(Calculator, {
+        add: async (a: number | null, b: number | null) => {
+          await new Promise((resolve) => setTimeout(resolve, delay));
+          return (a ?? 0) + (b ?? 0) + 500;
+        },
+      }, { port });
+      await eventually("a probe reached the slow server and timed out", async () => {
+        await thrift.with({ timeout: 100 }).client.add(0, 0).catch(() => {});
+        return back.calls.length > 0;
+      }, 5_000);
+      delay = 0;
+      await eventually("probed again and re-admitted", async () => {
+        await thrift.client.add(0, 0);
+        return thrift.endpoints![0]!.state === "healthy";
+      }, 5_000);
+      await thrift.close();
+    },
+  );
+
+  it(
     "when every endpoint is down, calls still try them (panic) and fail with ConnectError",
     T,
     async () => {
