@@ -293,7 +293,8 @@ export class Balancer {
 
   #retire(state: EndpointState): void {
     this.#draining.delete(state);
-    state.kit.pool?.closeIdle();
+    // The last connection gives its channel back just after it left: a drain closes that too.
+    void state.kit.pool?.drain(Promise.resolve());
   }
 }
 

@@ -15,6 +15,9 @@ import { RetryBudget } from "../src/retry_budget.ts";
 import { serve, type TestServer } from "../src/testing.ts";
 import { Calculator } from "./helpers/calculator.ts";
 import { startKillingProxy } from "./helpers/proxy.ts";
+import { dnsmasqAvailable, startDnsmasq } from "./helpers/dnsmasq.ts";
+import { withoutFdLeak } from "./helpers/fds.ts";
+import { freePortOn } from "./helpers/ports.ts";
 import { until } from "./helpers/within.ts";
 
 const T = { timeout: 30_000 };
@@ -241,6 +244,49 @@ describe("several endpoints", () => {
       undefined,
     );
   });
+});
+
+const dnsSkip = dnsmasqAvailable() ? false : "dnsmasq not installed";
+if (dnsSkip) console.log(`SKIPPED several endpoints by DNS name: ${dnsSkip}`);
+
+describe("several endpoints, by DNS name", () => {
+  /** A server on `host:port` whose `sleep(ms)` answers the host's last octet after ms. */
+  const sleeper = (host: string, port: number): TestServer =>
+    serve(Calculator, {
+      sleep: (ms: number | null) =>
+        new Promise<number>((r) => setTimeout(() => r(Number(host.split(".")[3])), ms ?? 0)),
+    }, { host, port });
+
+  it(
+    "a removed endpoint's connections are all closed once drained (none left idle after close())",
+    { ...T, skip: dnsSkip },
+    async () => {
+      const port = await freePortOn(["127.0.0.2", "127.0.0.3"]);
+      await using dns = await startDnsmasq({ records: { "svc.test": ["127.0.0.2", "127.0.0.3"] } });
+      await using a = sleeper("127.0.0.2", port);
+      await using b = sleeper("127.0.0.3", port);
+      await withoutFdLeak(async () => {
+        const thrift = new ThriftClient(Calculator.Client, {
+          transport: `tcp://svc.test:${port}`,
+          pool: true,
+          dns: { refresh: 100, servers: [dns.server] },
+        });
+        const calls: Promise<number>[] = [];
+        for (let i = 1; i <= 6; i++) { // one by one: each pick sees the load of those before
+          calls.push(thrift.client.sleep(500));
+          await until("the call reached a server", () => a.calls.length + b.calls.length === i);
+        }
+        assert.equal(b.calls.length, 3);
+        await dns.setRecords("svc.test", ["127.0.0.2"]); // 127.0.0.3 drains: its calls go on
+        await until("127.0.0.3 draining", () =>
+          thrift.endpoints!.length === 2 &&
+          thrift.endpoints![1]!.state === "draining");
+        assert.deepEqual((await Promise.all(calls)).sort(), [2, 2, 2, 3, 3, 3]);
+        assert.deepEqual(thrift.endpoints!.map((e) => e.url), [`tcp://127.0.0.2:${port}`]);
+        await thrift.close(); // then every socket is closed (withoutFdLeak waits for it)
+      });
+    },
+  );
 });
 
 test("the retry budget: 20 % of calls plus 10 a second over 10 s", () => {
