@@ -123,6 +123,8 @@ export class Balancer {
   #resolved = false;
   #lastResolve = 0;
   #refresh: ReturnType<typeof setTimeout> | undefined;
+  /** How many times `closeIdle()` stopped the refresh (a lookup in flight then schedules none). */
+  #stopped = 0;
 
   /**
    * @param base The client's settings; its `locations` are the endpoints to balance over.
@@ -203,8 +205,14 @@ export class Balancer {
     if (state.state === "draining" && state.active === 0) this.#retire(state);
   }
 
-  /** Stops the refresh timer and closes every idle pooled connection. */
+  /**
+   * Stops the refresh timer (a later pick resolves anew) and closes every idle pooled
+   * connection.
+   */
   closeIdle(): void {
+    clearTimeout(this.#refresh);
+    this.#stopped++;
+    if (this.#dns) this.#resolved = false;
     for (const state of [...this.#states, ...this.#draining]) state.kit.pool?.closeIdle();
   }
 
@@ -220,8 +228,10 @@ export class Balancer {
   };
 
   #resolve(): Promise<void> {
+    const stopped = this.#stopped;
     this.#resolving ??= this.#lookup().finally(() => {
       this.#resolving = undefined;
+      if (stopped !== this.#stopped) return; // stopped meanwhile: no timer, resolved anew later
       this.#resolved = true;
       this.#schedule();
     });

@@ -287,6 +287,28 @@ describe("several endpoints, by DNS name", () => {
       });
     },
   );
+
+  it(
+    "close() stops re-resolving; a later call resolves anew",
+    { ...T, skip: dnsSkip },
+    async () => {
+      const port = await freePortOn(["127.0.0.2", "127.0.0.3"]);
+      await using dns = await startDnsmasq({ records: { "svc.test": ["127.0.0.2"] } });
+      await using _a = sleeper("127.0.0.2", port);
+      await using _b = sleeper("127.0.0.3", port);
+      const thrift = new ThriftClient(Calculator.Client, {
+        transport: `tcp://svc.test:${port}`,
+        dns: { refresh: 50, servers: [dns.server] },
+      });
+      assert.equal(await thrift.client.sleep(0), 2);
+      await thrift.close();
+      await dns.setRecords("svc.test", ["127.0.0.3"]);
+      await new Promise((resolve) => setTimeout(resolve, 300)); // 6 refresh periods
+      assert.deepEqual(thrift.endpoints!.map((e) => e.url), [`tcp://127.0.0.2:${port}`]);
+      assert.equal(await thrift.client.sleep(0), 3);
+      await thrift.close();
+    },
+  );
 });
 
 test("the retry budget: 20 % of calls plus 10 a second over 10 s", () => {
