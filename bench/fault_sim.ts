@@ -113,7 +113,7 @@ export function report(r: FaultSimResult): string {
     "",
     table,
     "",
-    `- killed ${r.hosts.killed} (${r.inUseAtKill} connections on it): ejected ` +
+    `- killed ${r.hosts.killed} (${r.inUseAtKill} connections or leases on it): ejected ` +
     `${ms(r.ejectedMs)} after the SIGKILL; listening ` +
     `again ${ms(r.restartedAfterMs)} after it; re-admitted (healthy) ${ms(r.readmittedMs)} ` +
     "after that",
