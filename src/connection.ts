@@ -240,12 +240,12 @@ export class Connection<C> implements Caller {
     const tried = this.#hooks.tried ?? new Set<EndpointState>();
     for (;;) {
       const state = await balancer.pick(tried);
-      cancel.throwIfAborted();
       tried.add(state);
       balancer.enter(state);
       this.#health = state;
       this.#prepare(state.kit);
       try {
+        cancel.throwIfAborted(); // closed while picking: leaving it ends a probe
         return await this.#dial(sink, cancel);
       } catch (error) {
         this.#health = undefined;

@@ -152,6 +152,29 @@ describe("several endpoints", () => {
   );
 
   it(
+    "a probe connection closed before it connected lets the endpoint be probed again",
+    T,
+    async () => {
+      await using live = tagged(0);
+      const port = await deadPort();
+      const thrift = new ThriftClient(Calculator.Client, {
+        transport: [`tcp://127.0.0.1:${port}`, live.url],
+      });
+      for (let i = 0; i < 40; i++) await thrift.client.add(1, 1); // ejects the dead one
+      await using _back = tagged(500, port);
+      const due = thrift.endpoints![0]!.ejectedUntil!;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now()) + 10));
+      const conn = thrift.connect(); // picks the endpoint as a probe...
+      await conn.close(); // ...and is closed before the pick returns
+      await eventually("probed again and re-admitted", async () => {
+        await thrift.client.add(0, 0);
+        return thrift.endpoints![0]!.state === "healthy";
+      }, 5_000);
+      await thrift.close();
+    },
+  );
+
+  it(
     "when every endpoint is down, calls still try them (panic) and fail with ConnectError",
     T,
     async () => {
