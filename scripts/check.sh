@@ -5,7 +5,7 @@ set -eu
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 deno=node_modules/.bin/deno
-$deno check mod.ts src/ tests/*.ts tests/helpers/ examples/ bench/bench.ts bench/child.js
+$deno check mod.ts src/ tests/*.ts tests/helpers/ examples/ bench/bench.ts bench/child.js bench/fault_sim.ts bench/fault_server.ts
 $deno lint
 $deno fmt --check
 $deno doc --lint mod.ts src/testing.ts

@@ -78,11 +78,15 @@ export class EndpointState {
     }
   }
 
-  /** A connect or transport failure: the 5th in a row ejects it, a failed probe again. */
+  /**
+   * A connect or transport failure: the 5th in a row ejects it, a failed probe again. Failures
+   * of connections opened before an ejection (a crash fails them all at once) do not eject it
+   * again: each ejection would double the backoff.
+   */
   failed(): void {
     this.failures++;
     this.#onFailure();
-    if (this.state === "draining") return;
+    if (this.state === "draining" || this.state === "ejected") return;
     if (this.state === "probing" || this.failures >= EJECT_AFTER) this.#eject();
   }
 
@@ -119,6 +123,8 @@ export class Balancer {
   #resolved = false;
   #lastResolve = 0;
   #refresh: ReturnType<typeof setTimeout> | undefined;
+  /** How many times `closeIdle()` stopped the refresh (a lookup in flight then schedules none). */
+  #stopped = 0;
 
   /**
    * @param base The client's settings; its `locations` are the endpoints to balance over.
@@ -188,14 +194,25 @@ export class Balancer {
     state.active++;
   }
 
-  /** A connection stopped using the endpoint; a draining one closes once unused. */
+  /**
+   * A connection stopped using the endpoint; a draining one closes once unused. A probe that
+   * ended without a verdict (no reply, no failure: its call timed out, or it made none) leaves
+   * the endpoint ejected with its backoff over, so the next pick probes it again.
+   */
   leave(state: EndpointState): void {
     state.active--;
+    if (state.state === "probing" && state.active === 0) state.state = "ejected";
     if (state.state === "draining" && state.active === 0) this.#retire(state);
   }
 
-  /** Stops the refresh timer and closes every idle pooled connection. */
+  /**
+   * Stops the refresh timer (a later pick resolves anew) and closes every idle pooled
+   * connection.
+   */
   closeIdle(): void {
+    clearTimeout(this.#refresh);
+    this.#stopped++;
+    if (this.#dns) this.#resolved = false;
     for (const state of [...this.#states, ...this.#draining]) state.kit.pool?.closeIdle();
   }
 
@@ -211,8 +228,10 @@ export class Balancer {
   };
 
   #resolve(): Promise<void> {
+    const stopped = this.#stopped;
     this.#resolving ??= this.#lookup().finally(() => {
       this.#resolving = undefined;
+      if (stopped !== this.#stopped) return; // stopped meanwhile: no timer, resolved anew later
       this.#resolved = true;
       this.#schedule();
     });
@@ -284,7 +303,8 @@ export class Balancer {
 
   #retire(state: EndpointState): void {
     this.#draining.delete(state);
-    state.kit.pool?.closeIdle();
+    // The last connection gives its channel back just after it left: a drain closes that too.
+    void state.kit.pool?.drain(Promise.resolve());
   }
 }
 

@@ -395,6 +395,7 @@ export class ThriftClient<C> {
     const pools = this.#balancer ? this.#balancer.kits.map((k) => k.pool) : [this.#pool];
     const draining = pools.filter((p) => p !== undefined).map((p) => p.drain(ending));
     await (draining.length > 0 ? Promise.all(draining) : ending);
+    this.#balancer?.closeIdle(); // and stops re-resolving names
   }
 }
 

@@ -240,18 +240,19 @@ export class Connection<C> implements Caller {
     const tried = this.#hooks.tried ?? new Set<EndpointState>();
     for (;;) {
       const state = await balancer.pick(tried);
-      cancel.throwIfAborted();
       tried.add(state);
       balancer.enter(state);
       this.#health = state;
       this.#prepare(state.kit);
       try {
+        cancel.throwIfAborted(); // closed while picking: leaving it ends a probe
         return await this.#dial(sink, cancel);
       } catch (error) {
         this.#health = undefined;
+        const refused = error instanceof ConnectError && !cancel.aborted;
+        if (refused) state.failed(); // before leaving it: a failed probe is a verdict
         balancer.leave(state);
-        if (!(error instanceof ConnectError) || cancel.aborted) throw error;
-        state.failed();
+        if (!refused) throw error;
         if (tried.size >= balancer.size || !this.#home.budget!.withdraw()) throw error;
       }
     }

@@ -15,6 +15,10 @@ import { RetryBudget } from "../src/retry_budget.ts";
 import { serve, type TestServer } from "../src/testing.ts";
 import { Calculator } from "./helpers/calculator.ts";
 import { startKillingProxy } from "./helpers/proxy.ts";
+import { dnsmasqAvailable, startDnsmasq } from "./helpers/dnsmasq.ts";
+import { withoutFdLeak } from "./helpers/fds.ts";
+import { freePortOn } from "./helpers/ports.ts";
+import { until } from "./helpers/within.ts";
 
 const T = { timeout: 30_000 };
 
@@ -84,6 +88,88 @@ describe("several endpoints", () => {
         return thrift.endpoints![0]!.state === "healthy";
       }, 5_000);
       assert.equal(thrift.endpoints![0]!.failures, 0);
+      await thrift.close();
+    },
+  );
+
+  it(
+    "a crash failing many connections at once ejects the endpoint once (a 1 s backoff, not doubled per failure)",
+    T,
+    async () => {
+      const sleeper = {
+        sleep: (ms: number | null) => new Promise<number>((r) => setTimeout(() => r(0), ms ?? 0)),
+      };
+      await using a = serve(Calculator, sleeper);
+      await using b = serve(Calculator, sleeper);
+      await using proxy = await startKillingProxy(Number(new URL(a.url).port));
+      const thrift = new ThriftClient(Calculator.Client, { transport: [proxy.url, b.url] });
+      const calls: Promise<unknown>[] = [];
+      for (let i = 1; i <= 20; i++) { // one by one: each pick sees the load of those before
+        calls.push(thrift.client.sleep(5_000).catch((error: unknown) => error));
+        await until("the call reached a server", () => a.calls.length + b.calls.length === i);
+      }
+      assert.equal(a.calls.length, 10);
+      proxy.killAll(); // 10 connections with a call in flight fail together
+      await until("10 failures seen", () => thrift.endpoints![0]!.failures === 10);
+      const [down] = thrift.endpoints!;
+      assert.equal(down!.state, "ejected");
+      const backoff = down!.ejectedUntil! - Date.now();
+      assert.ok(backoff <= 1_200, `ejected for ${backoff} ms`);
+      await thrift.close();
+      await Promise.all(calls);
+    },
+  );
+
+  it(
+    "a probe that ends without a verdict (its call timed out) lets the endpoint be probed again",
+    T,
+    async () => {
+      await using live = tagged(0);
+      const port = await deadPort();
+      const thrift = new ThriftClient(Calculator.Client, {
+        transport: [`tcp://127.0.0.1:${port}`, live.url],
+      });
+      for (let i = 0; i < 40; i++) await thrift.client.add(1, 1); // ejects the dead one
+      assert.equal(thrift.endpoints![0]!.state, "ejected");
+      let delay = 1_000;
+      await using back = serve(Calculator, {
+        add: async (a: number | null, b: number | null) => {
+          await new Promise((resolve) => setTimeout(resolve, delay));
+          return (a ?? 0) + (b ?? 0) + 500;
+        },
+      }, { port });
+      await eventually("a probe reached the slow server and timed out", async () => {
+        await thrift.with({ timeout: 100 }).client.add(0, 0).catch(() => {});
+        return back.calls.length > 0;
+      }, 5_000);
+      delay = 0;
+      await eventually("probed again and re-admitted", async () => {
+        await thrift.client.add(0, 0);
+        return thrift.endpoints![0]!.state === "healthy";
+      }, 5_000);
+      await thrift.close();
+    },
+  );
+
+  it(
+    "a probe connection closed before it connected lets the endpoint be probed again",
+    T,
+    async () => {
+      await using live = tagged(0);
+      const port = await deadPort();
+      const thrift = new ThriftClient(Calculator.Client, {
+        transport: [`tcp://127.0.0.1:${port}`, live.url],
+      });
+      for (let i = 0; i < 40; i++) await thrift.client.add(1, 1); // ejects the dead one
+      await using _back = tagged(500, port);
+      const due = thrift.endpoints![0]!.ejectedUntil!;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now()) + 10));
+      const conn = thrift.connect(); // picks the endpoint as a probe...
+      await conn.close(); // ...and is closed before the pick returns
+      await eventually("probed again and re-admitted", async () => {
+        await thrift.client.add(0, 0);
+        return thrift.endpoints![0]!.state === "healthy";
+      }, 5_000);
       await thrift.close();
     },
   );
@@ -197,6 +283,71 @@ describe("several endpoints", () => {
     });
     assert.deepEqual(resolving.endpoints!.map((e) => e.url), ["tcp://127.0.0.1:1"]);
   });
+});
+
+const dnsSkip = dnsmasqAvailable() ? false : "dnsmasq not installed";
+if (dnsSkip) console.log(`SKIPPED several endpoints by DNS name: ${dnsSkip}`);
+
+describe("several endpoints, by DNS name", () => {
+  /** A server on `host:port` whose `sleep(ms)` answers the host's last octet after ms. */
+  const sleeper = (host: string, port: number): TestServer =>
+    serve(Calculator, {
+      sleep: (ms: number | null) =>
+        new Promise<number>((r) => setTimeout(() => r(Number(host.split(".")[3])), ms ?? 0)),
+    }, { host, port });
+
+  it(
+    "a removed endpoint's connections are all closed once drained (none left idle after close())",
+    { ...T, skip: dnsSkip },
+    async () => {
+      const port = await freePortOn(["127.0.0.2", "127.0.0.3"]);
+      await using dns = await startDnsmasq({ records: { "svc.test": ["127.0.0.2", "127.0.0.3"] } });
+      await using a = sleeper("127.0.0.2", port);
+      await using b = sleeper("127.0.0.3", port);
+      await withoutFdLeak(async () => {
+        const thrift = new ThriftClient(Calculator.Client, {
+          transport: `tcp://svc.test:${port}`,
+          pool: true,
+          dns: { refresh: 100, servers: [dns.server] },
+        });
+        const calls: Promise<number>[] = [];
+        for (let i = 1; i <= 6; i++) { // one by one: each pick sees the load of those before
+          calls.push(thrift.client.sleep(500));
+          await until("the call reached a server", () => a.calls.length + b.calls.length === i);
+        }
+        assert.equal(b.calls.length, 3);
+        await dns.setRecords("svc.test", ["127.0.0.2"]); // 127.0.0.3 drains: its calls go on
+        await until("127.0.0.3 draining", () =>
+          thrift.endpoints!.length === 2 &&
+          thrift.endpoints![1]!.state === "draining");
+        assert.deepEqual((await Promise.all(calls)).sort(), [2, 2, 2, 3, 3, 3]);
+        assert.deepEqual(thrift.endpoints!.map((e) => e.url), [`tcp://127.0.0.2:${port}`]);
+        await thrift.close(); // then every socket is closed (withoutFdLeak waits for it)
+      });
+    },
+  );
+
+  it(
+    "close() stops re-resolving; a later call resolves anew",
+    { ...T, skip: dnsSkip },
+    async () => {
+      const port = await freePortOn(["127.0.0.2", "127.0.0.3"]);
+      await using dns = await startDnsmasq({ records: { "svc.test": ["127.0.0.2"] } });
+      await using _a = sleeper("127.0.0.2", port);
+      await using _b = sleeper("127.0.0.3", port);
+      const thrift = new ThriftClient(Calculator.Client, {
+        transport: `tcp://svc.test:${port}`,
+        dns: { refresh: 50, servers: [dns.server] },
+      });
+      assert.equal(await thrift.client.sleep(0), 2);
+      await thrift.close();
+      await dns.setRecords("svc.test", ["127.0.0.3"]);
+      await new Promise((resolve) => setTimeout(resolve, 300)); // 6 refresh periods
+      assert.deepEqual(thrift.endpoints!.map((e) => e.url), [`tcp://127.0.0.2:${port}`]);
+      assert.equal(await thrift.client.sleep(0), 3);
+      await thrift.close();
+    },
+  );
 });
 
 test("the retry budget: 20 % of calls plus 10 a second over 10 s", () => {
