@@ -161,12 +161,28 @@ export class Balancer {
   /**
    * Picks the endpoint of a new connection: the less loaded of two random healthy ones (not
    * those in `avoid` while others remain), or an ejected one whose backoff is over as a probe,
-   * or, when every one is ejected, any of them.
+   * or, when every one is ejected, any of them. The pick counts in its load at once (so the
+   * connections of one burst spread); `leave` undoes it.
    *
    * @throws {ConnectError} when no host name resolves to any address.
    */
-  async pick(avoid?: ReadonlySet<EndpointState>): Promise<EndpointState> {
-    if (!this.#resolved) await this.#resolve();
+  pick(avoid?: ReadonlySet<EndpointState>): Promise<EndpointState> {
+    if (!this.#resolved) return this.#resolve().then(() => this.#take(avoid));
+    try {
+      return Promise.resolve(this.#take(avoid));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Chooses now, synchronously, and counts the new connection in the endpoint's load. */
+  #take(avoid?: ReadonlySet<EndpointState>): EndpointState {
+    const state = this.#choose(avoid);
+    state.active++;
+    return state;
+  }
+
+  #choose(avoid?: ReadonlySet<EndpointState>): EndpointState {
     if (this.#states.length === 0) {
       throw new ConnectError(
         `Cannot connect to "${
@@ -187,11 +203,6 @@ export class Balancer {
     if (healthy.length > 0) return choose(healthy);
     const rest = this.#states.filter((s) => s.state !== "probing" && usable(s));
     return choose(rest.length > 0 ? rest : this.#states); // panic: try them all
-  }
-
-  /** A connection now uses the endpoint. */
-  enter(state: EndpointState): void {
-    state.active++;
   }
 
   /**

@@ -240,8 +240,7 @@ export class Connection<C> implements Caller {
     const tried = this.#hooks.tried ?? new Set<EndpointState>();
     for (;;) {
       const state = await balancer.pick(tried);
-      tried.add(state);
-      balancer.enter(state);
+      tried.add(state); // and its load counts this connection now
       this.#health = state;
       this.#prepare(state.kit);
       try {

@@ -68,6 +68,15 @@ describe("several endpoints", () => {
     await thrift.close();
   });
 
+  it("a burst of new connections spreads evenly (each pick counts at once)", T, async () => {
+    await using a = tagged(1000);
+    await using b = tagged(2000);
+    const thrift = new ThriftClient(Calculator.Client, { transport: [a.url, b.url] });
+    const answers = await Promise.all(Array.from({ length: 6 }, () => thrift.client.add(0, 0)));
+    assert.deepEqual(answers.sort(), [1000, 1000, 1000, 2000, 2000, 2000]);
+    await thrift.close();
+  });
+
   it(
     "retries a refused connect on another endpoint, ejects after 5, re-admits by a probe",
     T,
