@@ -149,25 +149,23 @@ export class ThriftClient<C> {
           hooks: endpoint.hooks,
           headers: endpoint.headers,
           service: endpoint.service ?? ServiceClient.name.replace(/Client$/, ""),
-          endpoint: endpoint.label,
+          endpoint,
         }),
       ),
       budget: new RetryBudget(),
     };
+    const openerFor = (at: Endpoint) =>
+      channelOpener(at, runtime(), (message, body) => checkHttpReply(at, message, body));
     /** The kit of one endpoint: its opener and its pool. */
     const kitFor = (at: Endpoint): ConnectionKit => {
-      const open = channelOpener(
-        at,
-        runtime(),
-        (message, body) => checkHttpReply(at, message, body),
-      );
+      const open = openerFor(at);
       const pool = at.pool && at.target ? new Pool(at.pool, open, at.label) : undefined;
       return { ...shared, endpoint: at, open, pool };
     };
     if (endpoint.locations.length > 1 || endpoint.dns) {
-      // Connections pick an endpoint (and its kit) when they open.
+      // Connections pick an endpoint (and its kit) when they open: this kit has no pool.
       this.#balancer = new Balancer(endpoint, kitFor, runtime());
-      this.#kit = { ...kitFor(endpoint), pool: undefined, balancer: this.#balancer };
+      this.#kit = { ...shared, endpoint, open: openerFor(endpoint), balancer: this.#balancer };
     } else {
       this.#kit = kitFor(endpoint);
     }

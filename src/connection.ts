@@ -158,13 +158,14 @@ export class Connection<C> implements Caller {
     return this.#state;
   }
 
-  #closedNow(keepTimer = false): void {
+  /** Closed now; a leased engine's (unref'd) deadline timer is the pool's to keep. */
+  #closedNow(): void {
     this.#state = "closed";
     if (this.#health) {
       this.#home.balancer!.leave(this.#health);
       this.#health = undefined;
     }
-    if (!keepTimer) this.#deadlines?.stop();
+    if (!this.#leased) this.#deadlines?.stop();
     this.#hooks.closed?.();
   }
 
@@ -213,7 +214,7 @@ export class Connection<C> implements Caller {
     }, (error) => {
       if (this.#gate === gate) {
         this.#closeReason = error;
-        this.#closedNow(this.#leased);
+        this.#closedNow();
       }
       gate.reject(error);
     });
@@ -420,19 +421,12 @@ export class Connection<C> implements Caller {
   }
 
   #httpReply(seqid: number, body: Uint8Array, headers: Headers): void {
-    const onReplyHeaders = this.#replyHeaders.get(seqid);
-    if (onReplyHeaders) {
-      this.#replyHeaders.delete(seqid);
-      try {
-        onReplyHeaders(new Map(headers)); // the response's headers, names in lower case
-      } catch (thrown) {
-        return this.#settle(seqid, thrown); // the call rejects with it
-      }
-    }
+    // The response's headers (names in lower case), for a call that asked for its reply's.
+    const received = this.#replyHeaders.has(seqid) ? new Map(headers) : undefined;
     try {
-      this.#replies.httpReply(seqid, body);
+      this.#replies.httpReply(seqid, body, received);
     } catch (error) {
-      this.#settle(seqid, this.#protocolError(error));
+      this.#settle(seqid, this.#protocolError(error), undefined, received);
     }
   }
 
@@ -453,7 +447,7 @@ export class Connection<C> implements Caller {
     if (error || this.#inFlight > 0) this.#health?.failed(); // a transport failure
     const channel = this.#channel;
     this.#channel = undefined;
-    this.#closedNow(this.#leased);
+    this.#closedNow();
     this.#closeReason ??= error;
     channel?.close(); // a pooled channel is discarded
     if (this.#gate) { // bytes or an error while opening: the dial's channel is closed on arrival
@@ -507,7 +501,7 @@ export class Connection<C> implements Caller {
     });
     const channel = this.#channel;
     this.#channel = undefined;
-    this.#closedNow(this.#leased);
+    this.#closedNow();
     this.#gate?.reject(this.#aborted ? this.#aborted.reason : this.#closeReason);
     this.#gate?.dial.abort(this.#closeReason);
     this.#gate = undefined;
@@ -540,9 +534,7 @@ export class Connection<C> implements Caller {
     // shared channel is not that.
     const engine = this.#engine!;
     const unclean = engine.tainted || (this.#replies.pending > 0 && engine.owners.size === 0);
-    // A pooled engine keeps its (unref'd) deadline timer: the next lease, or another connection
-    // sharing the channel, uses it.
-    this.#closedNow(this.#leased);
+    this.#closedNow(); // a pooled engine keeps its timer: the next lease, or a sharer, uses it
     if (!channel) return;
     if (this.#leased) return unclean ? channel.close() : void channel.end(); // gives it back
     await endWithin(channel, this.#kit.endpoint.timeout);

@@ -116,14 +116,14 @@ export class ReplyReader {
 
   /**
    * Reads the HTTP response body answering call `seqid` (its header already checked by the
-   * channel).
+   * channel); `headers`, the response's, settle with it.
    *
    * @throws {ProtocolError} (or the reader's error) when it is not that call's reply.
    */
-  httpReply(seqid: number, body: Uint8Array): void {
+  httpReply(seqid: number, body: Uint8Array, headers?: ReadonlyMap<string, string>): void {
     const buffer = new ReadBuffer(this.#endpoint.maxMessageSize);
     buffer.adopt(body);
-    this.#readReply(new this.#reader(buffer));
+    this.#readReply(new this.#reader(buffer), headers);
     if (this.#raw._reqs[seqid]) {
       throw new ProtocolError(
         `No reply to call ${seqid} in the HTTP response from "${this.#endpoint.label}"`,
@@ -193,8 +193,11 @@ export class ReplyReader {
     }
   }
 
-  /** Reads one reply: a REPLY or EXCEPTION for the method of the call it names. */
-  #readReply(protocol: Protocol): void {
+  /**
+   * Reads one reply: a REPLY or EXCEPTION for the method of the call it names; it settles with
+   * `headers` (an HTTP response's), else its THeader frame's info headers.
+   */
+  #readReply(protocol: Protocol, headers?: ReadonlyMap<string, string>): void {
     const header = protocol.readMessageBegin();
     const seqid = header.rseqid;
     const name = String(header.fname);
@@ -248,7 +251,7 @@ export class ReplyReader {
     this.#checkFrameEnd();
     const [error, result] = this.#outcome;
     this.#outcome[0] = this.#outcome[1] = undefined;
-    this.#settle(seqid, error, result, frame?.headers);
+    this.#settle(seqid, error, result, headers ?? frame?.headers);
   }
 }
 

@@ -22,8 +22,8 @@ import {
   type Tracer,
   type TracerProvider,
 } from "@opentelemetry/api";
-import type { CallInfo, HeadersOption } from "./config.ts";
-import type { InfoHeaders } from "./protocol/header.ts";
+import type { CallInfo, Endpoint, HeadersOption } from "./config.ts";
+import { headerPairs, type InfoHeaders } from "./transport/channel.ts";
 import type { CallOptions, SendOptions } from "./connection_kit.ts";
 import { ThriftClientError } from "./errors.ts";
 
@@ -48,9 +48,12 @@ export interface TelemetrySettings {
   readonly headers?: HeadersOption | undefined;
   /** The IDL service name, or the multiplexed name. */
   readonly service: string;
-  /** The endpoint URL without credentials. */
-  readonly endpoint: string;
+  /** The endpoint: its URL without credentials, and where it points, as config decided. */
+  readonly endpoint: Where;
 }
+
+/** What the runner reads of an endpoint. */
+type Where = Pick<Endpoint, "label" | "target" | "httpUrl">;
 
 /** Sends the call with these options (the caller's, plus headers and a reply-headers slot). */
 export type Send = (options: SendOptions | undefined) => Promise<unknown>;
@@ -110,20 +113,21 @@ function errorType(error: unknown): string {
 }
 
 /** Where the endpoint is, as span attributes (`server.*`, `network.transport`). */
-function serverAttributes(endpoint: string): Attributes {
-  const url = new URL(endpoint);
-  if (url.protocol === "unix:" || url.protocol === "unixs:") {
-    return { "server.address": url.pathname, "network.transport": "unix" };
+function serverAttributes({ target, httpUrl }: Where): Attributes {
+  if (target?.kind === "unix") {
+    return { "server.address": target.path, "network.transport": "unix" };
   }
-  const secure = url.protocol === "https:";
-  const port = url.port
-    ? Number(url.port)
-    : url.protocol.startsWith("http")
-    ? (secure ? 443 : 80)
-    : 9090;
+  if (target) {
+    return {
+      "server.address": target.host,
+      "server.port": target.port,
+      "network.transport": "tcp",
+    };
+  }
+  const url = new URL(httpUrl!); // the socket's address is fetch's to decide: the URL's
   return {
     "server.address": url.hostname.replace(/^\[|\]$/g, ""),
-    "server.port": port,
+    "server.port": url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80,
     "network.transport": "tcp",
   };
 }
@@ -178,7 +182,7 @@ export class CallRunner {
     const { hooks, headers, service, endpoint } = this.#settings;
     const tracer = activeTracer();
     const histogram = activeHistogram();
-    const call = new Call(method, service, args, endpoint, attempt);
+    const call = new Call(method, service, args, endpoint.label, attempt);
     try {
       setAll(call.headers, typeof headers === "function" ? headers(call) : headers);
       setAll(call.headers, options?.headers);
@@ -243,10 +247,7 @@ export class CallRunner {
 /** Sets each of `source`'s headers on `target` (the later wins); throws on an invalid one. */
 function setAll(target: Headers, source: InfoHeaders | HeadersInit | undefined): void {
   if (!source) return;
-  const pairs = Symbol.iterator in source
-    ? source as Iterable<readonly string[]>
-    : Object.entries(source);
-  for (const [name, value] of pairs) target.set(name!, value!);
+  for (const [name, value] of headerPairs(source as InfoHeaders)) target.set(name, value);
 }
 
 /**

@@ -18,7 +18,7 @@ import { deflateSync, inflateSync } from "node:zlib";
 import type { WireProtocol } from "../config.ts";
 import { ProtocolError, replyTooLarge } from "../errors.ts";
 import type { Framer, OutgoingMessage } from "../protocol.ts";
-import type { InfoHeaders } from "../transport/channel.ts";
+import { headerPairs } from "../transport/channel.ts";
 import type { WriteBuffer } from "../transport/write_buffer.ts";
 
 export type { InfoHeaders } from "../transport/channel.ts";
@@ -58,12 +58,6 @@ function putString(out: WriteBuffer, text: unknown, what: string): void {
   out.put(bytes);
 }
 
-function pairsOf(headers: InfoHeaders): (readonly [string, string])[] {
-  return Symbol.iterator in headers
-    ? [...headers as Iterable<readonly [string, string]>]
-    : Object.entries(headers);
-}
-
 /** Frames each message as THeader, with the call's info headers and the zlib transform. */
 export class HeaderFramer implements Framer {
   readonly #protocolId: number;
@@ -93,7 +87,7 @@ export class HeaderFramer implements Framer {
     putVarint(out, this.#protocolId);
     putVarint(out, this.#zlib ? 1 : 0);
     if (this.#zlib) putVarint(out, ZLIB_TRANSFORM);
-    const pairs = message.headers ? pairsOf(message.headers) : [];
+    const pairs = message.headers ? headerPairs(message.headers) : [];
     if (pairs.length > 0) {
       putVarint(out, INFO_KEY_VALUE);
       putVarint(out, pairs.length);

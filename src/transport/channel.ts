@@ -10,6 +10,13 @@ export type InfoHeaders =
   | Iterable<readonly [string, string]>
   | Readonly<Record<string, string>>;
 
+/** A call's headers as `[name, value]` pairs, in their order. */
+export function headerPairs(headers: InfoHeaders): (readonly [string, string])[] {
+  return Symbol.iterator in headers
+    ? [...headers as Iterable<readonly [string, string]>]
+    : Object.entries(headers);
+}
+
 /** What the connection learns about each outgoing message. */
 export interface OutgoingMessage {
   /** The method name, without the multiplexing prefix. */
