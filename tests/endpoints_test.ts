@@ -13,7 +13,7 @@ import { describe, it, test } from "node:test";
 import { type CallHook, ConfigError, ConnectError, ThriftClient, TransportError } from "../mod.ts";
 import { RetryBudget } from "../src/retry_budget.ts";
 import { serve, type TestServer } from "../src/testing.ts";
-import { Calculator } from "./helpers/calculator.ts";
+import { Calculator, type CalculatorClient } from "./helpers/calculator.ts";
 import { startKillingProxy } from "./helpers/proxy.ts";
 import { dnsmasqAvailable, startDnsmasq } from "./helpers/dnsmasq.ts";
 import { withoutFdLeak } from "./helpers/fds.ts";
@@ -29,6 +29,14 @@ async function eventually(what: string, check: () => Promise<boolean>, ms: numbe
     assert.ok(Date.now() < end, `timed out waiting until ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** Calls until the first endpoint is healthy again (probed and re-admitted). */
+function readmitted(thrift: ThriftClient<CalculatorClient>, what: string): Promise<void> {
+  return eventually(what, async () => {
+    await thrift.client.add(0, 0);
+    return thrift.endpoints![0]!.state === "healthy";
+  }, 5_000);
 }
 
 /** A port nothing listens on (bound, then released). */
@@ -92,10 +100,7 @@ describe("several endpoints", () => {
       assert.ok(down!.ejectedUntil! > Date.now() && down!.ejectedUntil! < Date.now() + 1_300);
       await using back = tagged(500, port); // the dead one comes back
       assert.equal(new URL(back.url).port, String(port));
-      await eventually("probed and re-admitted", async () => {
-        await thrift.client.add(0, 0);
-        return thrift.endpoints![0]!.state === "healthy";
-      }, 5_000);
+      await readmitted(thrift, "probed and re-admitted");
       assert.equal(thrift.endpoints![0]!.failures, 0);
       await thrift.close();
     },
@@ -152,10 +157,7 @@ describe("several endpoints", () => {
         return back.calls.length > 0;
       }, 5_000);
       delay = 0;
-      await eventually("probed again and re-admitted", async () => {
-        await thrift.client.add(0, 0);
-        return thrift.endpoints![0]!.state === "healthy";
-      }, 5_000);
+      await readmitted(thrift, "probed again and re-admitted");
       await thrift.close();
     },
   );
@@ -175,10 +177,7 @@ describe("several endpoints", () => {
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - Date.now()) + 10));
       const conn = thrift.connect(); // picks the endpoint as a probe...
       await conn.close(); // ...and is closed before the pick returns
-      await eventually("probed again and re-admitted", async () => {
-        await thrift.client.add(0, 0);
-        return thrift.endpoints![0]!.state === "healthy";
-      }, 5_000);
+      await readmitted(thrift, "probed again and re-admitted");
       await thrift.close();
     },
   );
