@@ -8,6 +8,7 @@
  * Runs under `deno test -A tests/endpoints_peers_test.ts` and `bun test tests/endpoints_peers_test.ts`.
  */
 import assert from "node:assert/strict";
+import { connect } from "node:net";
 import { describe, it } from "node:test";
 import { ThriftClient } from "../mod.ts";
 import { Calculator } from "./helpers/calculator.ts";
@@ -17,6 +18,20 @@ import { pythonThriftAvailable, startPythonPeer } from "./helpers/python_peer.ts
 const T = { timeout: 240_000 }; // the C++ peer may be compiled first
 const PYTHON = 6; // TApplicationException INTERNAL_ERROR
 const CPP = 0; // TApplicationException UNKNOWN
+
+/** Waits until nothing accepts a connection on the port any more. */
+async function refusing(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const accepted = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, "127.0.0.1");
+      socket.once("connect", () => (socket.destroy(), resolve(true)));
+      socket.once("error", () => resolve(false));
+    });
+    if (!accepted) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.fail(`port ${port} still accepts connections`);
+}
 
 /** Which peer answered an undeclared error. */
 async function whoAnswers(call: () => Promise<unknown>): Promise<number> {
@@ -38,6 +53,7 @@ describe("several endpoints, Python and C++ peers", {
     for (let i = 0; i < 30; i++) seen.add(await whoAnswers(() => thrift.client.crash()));
     assert.deepEqual([...seen].sort(), [CPP, PYTHON]);
     await python[Symbol.asyncDispose](); // the Python peer dies
+    await refusing(python.port!); // its backlog may still take a connect for a moment
     for (let i = 0; i < 30; i++) assert.equal(await thrift.client.add(i, 1), i + 1);
     const [dead, alive] = thrift.endpoints!;
     assert.equal(dead!.state, "ejected");
